@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "mapinverse/core/noise_schedule.hpp"
+#include "mapinverse/core/tensor_checks.hpp"
+
+namespace mapinverse {
+
+/// A consistency function C(z, t): maps a point z at time t of the probability-flow
+/// ODE to the trajectory's origin at time epsilon (Song et al. 2023; paper §3.1,
+/// eqs. 10-11). C(x, epsilon) = x.
+class ConsistencyModel {
+ public:
+  ConsistencyModel() = default;
+  virtual ~ConsistencyModel() = default;
+  ConsistencyModel(const ConsistencyModel&) = delete;
+  ConsistencyModel& operator=(const ConsistencyModel&) = delete;
+
+  /// z: [B, ...]; t: a scalar or [B]; labels: undefined or [B] int64.
+  /// Differentiable with respect to z when autograd is on.
+  torch::Tensor origin(const torch::Tensor& z, const torch::Tensor& t,
+                       const torch::Tensor& labels = torch::Tensor()) const {
+    detail::check_floating(z, "ConsistencyModel::origin()", "z");
+    detail::require(z.dim() >= 1,
+                    "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
+                    shape_string(z));
+    return evaluate(z, detail::per_sample(t, z, "ConsistencyModel::origin()"), labels);
+  }
+
+  torch::Tensor origin(const torch::Tensor& z, double t,
+                       const torch::Tensor& labels = torch::Tensor()) const {
+    return origin(z, torch::scalar_tensor(t, z.options()), labels);
+  }
+
+  /// The time the model maps to (sigma(epsilon) is the noise left in its output).
+  virtual double epsilon() const { return kEpsilon; }
+
+  virtual std::shared_ptr<const NoiseSchedule> schedule() const { return edm_schedule(); }
+
+  /// Network evaluations one call of origin() costs (for NFE accounting).
+  virtual int64_t network_calls_per_evaluation() const { return 1; }
+
+ protected:
+  /// `t` arrives shaped [B or 1, 1, ..., 1] with z's dtype/device.
+  virtual torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
+                                 const torch::Tensor& labels) const = 0;
+};
+
+}  // namespace mapinverse

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "mapinverse/core/noise_schedule.hpp"
+#include "mapinverse/core/tensor_checks.hpp"
+
+namespace mapinverse {
+
+/// A denoiser D(x, sigma) ~ E[x0 | x0 + sigma n = x], the object an EDM-style
+/// diffusion model learns (Karras et al. 2022). Its score is (D(x, sigma) - x) / sigma^2
+/// (paper §3.3).
+class Denoiser {
+ public:
+  Denoiser() = default;
+  virtual ~Denoiser() = default;
+  Denoiser(const Denoiser&) = delete;
+  Denoiser& operator=(const Denoiser&) = delete;
+
+  /// x: [B, ...]; sigma: a scalar or [B] (one noise level per sample); labels: undefined
+  /// for unconditional use, or [B] int64 class labels for class-conditional models.
+  /// Differentiable with respect to x when autograd is on.
+  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma,
+                        const torch::Tensor& labels = torch::Tensor()) const {
+    detail::check_floating(x, "Denoiser::denoise()", "x");
+    detail::require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
+                    shape_string(x));
+    return evaluate(x, detail::per_sample(sigma, x, "Denoiser::denoise()"), labels);
+  }
+
+  torch::Tensor denoise(const torch::Tensor& x, double sigma,
+                        const torch::Tensor& labels = torch::Tensor()) const {
+    return denoise(x, torch::scalar_tensor(sigma, x.options()), labels);
+  }
+
+  /// The schedule sigma(t) this denoiser's noise levels follow.
+  virtual std::shared_ptr<const NoiseSchedule> schedule() const { return edm_schedule(); }
+
+  /// Network evaluations one call of denoise() costs (for NFE accounting).
+  virtual int64_t network_calls_per_evaluation() const { return 1; }
+
+ protected:
+  /// `sigma` arrives shaped [B or 1, 1, ..., 1], broadcastable against x, with x's dtype/device.
+  virtual torch::Tensor evaluate(const torch::Tensor& x, const torch::Tensor& sigma,
+                                 const torch::Tensor& labels) const = 0;
+};
+
+}  // namespace mapinverse

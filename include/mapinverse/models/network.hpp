@@ -1,0 +1,23 @@
+#pragma once
+
+#include <torch/torch.h>
+
+namespace mapinverse {
+
+/// A raw network F(x_in, c_noise, labels) before preconditioning: what EDM calls F_theta.
+/// Implementations: the native U-Net and TorchScript modules. Preconditioning wrappers
+/// (EdmDenoiser, BoundaryConsistency) turn it into a Denoiser or a ConsistencyModel.
+class Network {
+ public:
+  Network() = default;
+  virtual ~Network() = default;
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  /// x_in: [B, C, H, W] (already scaled by c_in); noise_input: [B] (c_noise);
+  /// labels: undefined or [B] int64. Returns [B, C, H, W].
+  virtual torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
+                                const torch::Tensor& labels) const = 0;
+};
+
+}  // namespace mapinverse

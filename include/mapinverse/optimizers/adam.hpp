@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/optimizers/optimizer.hpp"
+
+namespace mapinverse {
+
+/// Adam (Kingma & Ba 2015, Algorithm 1) as a maximiser: moments of the ascent
+/// direction with bias correction, z <- z + lambda m_hat / (sqrt(v_hat) + epsilon).
+class Adam final : public Optimizer {
+ public:
+  struct Options {
+    /// Decay of the first-moment estimate, in [0, 1).
+    double beta1 = 0.9;
+    /// Decay of the second-moment estimate, in [0, 1).
+    double beta2 = 0.999;
+    /// Added to the root of the second moment; > 0.
+    double epsilon = 1e-8;
+
+    void validate() const {
+      detail::require(std::isfinite(beta1) && beta1 >= 0.0 && beta1 < 1.0,
+                      "Adam::Options::beta1 = {}. Violated constraint: 0 <= beta1 < 1", beta1);
+      detail::require(std::isfinite(beta2) && beta2 >= 0.0 && beta2 < 1.0,
+                      "Adam::Options::beta2 = {}. Violated constraint: 0 <= beta2 < 1", beta2);
+      detail::require(std::isfinite(epsilon) && epsilon > 0.0,
+                      "Adam::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
+    }
+  };
+
+  Adam() : Adam(Options{}) {}
+  explicit Adam(const Options& options) : options_(options) { options_.validate(); }
+
+  std::unique_ptr<OptimizerState> start() const override {
+    return std::make_unique<State>(options_);
+  }
+  std::string name() const override { return "Adam"; }
+  const Options& options() const { return options_; }
+
+ private:
+  class State final : public OptimizerState {
+   public:
+    explicit State(const Options& options) : options_(options) {}
+    torch::Tensor step(const torch::Tensor& z, const torch::Tensor& gradient,
+                       double learning_rate) override {
+      if (!first_moment_.defined()) {
+        first_moment_ = torch::zeros_like(gradient);
+        second_moment_ = torch::zeros_like(gradient);
+      }
+      ++count_;
+      first_moment_ = options_.beta1 * first_moment_ + (1.0 - options_.beta1) * gradient;
+      second_moment_ =
+          options_.beta2 * second_moment_ + (1.0 - options_.beta2) * gradient * gradient;
+      const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(count_));
+      const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(count_));
+      const auto denominator = (second_moment_ / correction2).sqrt() + options_.epsilon;
+      return z + (learning_rate / correction1) * first_moment_ / denominator;
+    }
+
+   private:
+    Options options_;
+    torch::Tensor first_moment_;
+    torch::Tensor second_moment_;
+    int64_t count_ = 0;
+  };
+
+  Options options_;
+};
+
+}  // namespace mapinverse

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mapinverse/optimizers/optimizer.hpp"
+
+namespace mapinverse {
+
+/// Plain gradient ascent z <- z + lambda g (paper eqs. 9 and 12).
+class GradientAscent final : public Optimizer {
+ public:
+  std::unique_ptr<OptimizerState> start() const override { return std::make_unique<State>(); }
+  std::string name() const override { return "gradient ascent"; }
+
+ private:
+  class State final : public OptimizerState {
+   public:
+    torch::Tensor step(const torch::Tensor& z, const torch::Tensor& gradient,
+                       double learning_rate) override {
+      return z + learning_rate * gradient;
+    }
+  };
+};
+
+}  // namespace mapinverse
