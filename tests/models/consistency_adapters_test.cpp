@@ -5,7 +5,7 @@
 
 #include "mapinverse/models/denoiser_as_consistency.hpp"
 #include "mapinverse/models/ode_consistency.hpp"
-#include "support/gaussian_denoiser.hpp"
+#include "support/gaussian_prior.hpp"
 
 using namespace mapinverse;
 using Catch::Matchers::Contains;

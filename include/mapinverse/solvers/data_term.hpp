@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+
+#include <torch/torch.h>
+
+#include "mapinverse/operators/forward_operator.hpp"
+#include "mapinverse/operators/linearisation.hpp"
+#include "mapinverse/solvers/problem.hpp"
+
+namespace mapinverse::detail {
+
+/// The Gaussian data term at a clean estimate x_hat, with the measurement covariance
+/// a I + b H H^T:
+///   gradient  = H^T (a I + b H H^T)^{-1} (y - A(x_hat))   (DESIGN.md §3; paper §3.3)
+///   objective = -1/2 r^T (a I + b H H^T)^{-1} r,  r = y - A(x_hat),
+/// where H is A itself for a linear operator and the Jacobian of A at x_hat otherwise
+/// (paper §3.3: "by linearizing it around x_eps"). Everything per sample, detached.
+struct DataTerm {
+  /// [B, ...] shaped like x_hat.
+  torch::Tensor gradient;
+  /// ||y - A(x_hat)|| per sample, [B].
+  torch::Tensor residual_norm;
+  /// Per sample, [B].
+  torch::Tensor objective;
+};
+
+inline DataTerm data_term(const Problem& problem, const torch::Tensor& x_hat, double a, double b) {
+  torch::NoGradGuard no_grad;
+  const auto estimate = x_hat.detach();
+  const auto& op = problem.forward_operator;
+  const auto residual = problem.measurement - op->apply(estimate);
+  std::shared_ptr<const LinearOperator> linear =
+      op->is_linear() ? std::static_pointer_cast<const LinearOperator>(op)
+                      : std::make_shared<LinearisedOperator>(op, estimate);
+  const auto weighted = linear->solve_gram(residual, a, b);
+  DataTerm term;
+  term.gradient = linear->adjoint(weighted).detach();
+  term.residual_norm = residual.reshape({residual.size(0), -1}).norm(2, 1);
+  term.objective = -0.5 * batched_dot(residual, weighted);
+  return term;
+}
+
+/// Batch mean of a per-sample quantity, as a double (for histories and callbacks).
+inline double batch_mean(const torch::Tensor& values) {
+  return values.mean().item<double>();
+}
+
+}  // namespace mapinverse::detail

@@ -1,0 +1,222 @@
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/core/random.hpp"
+#include "mapinverse/core/time_steps.hpp"
+#include "mapinverse/models/denoiser_as_consistency.hpp"
+#include "mapinverse/optimizers/gradient_ascent.hpp"
+#include "mapinverse/solvers/data_term.hpp"
+#include "mapinverse/solvers/solver.hpp"
+
+namespace mapinverse {
+
+/// Which network plays the consistency function C in MAP-GA.
+enum class ConsistencySource {
+  /// The consistency model (paper Alg. 2 as written).
+  kConsistencyModel,
+  /// The denoiser, C(z, t) = D(z, sigma(t)): the paper's "D" variants (§4, Table 1).
+  kDenoiser,
+};
+
+/// MAP-GA, paper Algorithms 1-2: MAP estimation through a consistency model. For each
+/// time step t = tau_n ... tau_1 it runs `num_iter` ascent steps on z of
+///   log p(C(z, t) | y)  (eqs. 14-17; gradient = (dC/dz)^T grad_x log p(x | y), eq. 16),
+/// with grad_x log p(y | x) = H^T (sigma_y^2 I + sigma_eps^2 H H^T)^{-1} (y - H x) and,
+/// when use_prior, grad_x log p(x) = (D(x, eps) - x) / sigma_eps^2 (§3.3); then renoises
+/// z = C(z, t) + sqrt(sigma(tau_{i-1})^2 - sigma(tau_0)^2) xi. The Table 1 variants are
+/// one option away: NP = use_prior false, D = consistency_source kDenoiser.
+class MapGa final : public Solver {
+ public:
+  struct Options {
+    /// Outer time steps n (paper's best budget: 20 x 50 = 1000).
+    int64_t num_time_steps = 20;
+    /// Ascent iterations per time step.
+    int64_t num_iter = 50;
+    /// tau_n, the first time step (paper: T = 80; seed Table 2's oracle start: 0.5).
+    double t_max = kTimeMax;
+    /// Karras spacing of the time steps (Karras et al. 2022, eq. 5).
+    double rho = 7.0;
+    /// sigma(tau_0), where the schedule ends. Unset: sigma(epsilon) of the consistency
+    /// function. Alg. 3 sets it to sigma_y.
+    std::optional<double> stop_sigma;
+    /// Include the prior gradient (needs a denoiser). False = the "NP" variant.
+    bool use_prior = true;
+    ConsistencySource consistency_source = ConsistencySource::kConsistencyModel;
+    /// Step size lambda. Unset: sigma_y^2 + sigma_eps^2, the paper's choice (§5).
+    std::optional<double> learning_rate;
+    /// The ascent rule; null means GradientAscent (paper eq. 12). Its state is restarted
+    /// at every time step, since renoising changes the objective.
+    std::shared_ptr<const Optimizer> optimizer;
+    /// If defined ([B, ...] or [1, ...]), z starts at N(start_image, sigma(t_max)^2 I)
+    /// instead of N(0, sigma(t_max)^2 I): seed Table 2's oracle start (with t_max = 0.5)
+    /// or a warm start.
+    torch::Tensor start_image;
+
+    void validate() const {
+      detail::require(num_time_steps >= 1,
+                      "MapGa::Options::num_time_steps = {}. Violated constraint: num_time_steps >= 1",
+                      num_time_steps);
+      detail::require(num_iter >= 0,
+                      "MapGa::Options::num_iter = {}. Violated constraint: num_iter >= 0", num_iter);
+      detail::require(std::isfinite(t_max) && t_max > 0.0,
+                      "MapGa::Options::t_max = {}. Violated constraint: t_max > 0", t_max);
+      detail::require(std::isfinite(rho) && rho > 0.0,
+                      "MapGa::Options::rho = {}. Violated constraint: rho > 0", rho);
+      if (stop_sigma) {
+        detail::require(std::isfinite(*stop_sigma) && *stop_sigma > 0.0,
+                        "MapGa::Options::stop_sigma = {}. Violated constraint: stop_sigma > 0",
+                        *stop_sigma);
+      }
+      if (learning_rate) {
+        detail::require(std::isfinite(*learning_rate) && *learning_rate > 0.0,
+                        "MapGa::Options::learning_rate = {}. Violated constraint: learning_rate > 0 "
+                        "and finite",
+                        *learning_rate);
+      }
+    }
+  };
+
+  explicit MapGa(PriorModels models) : MapGa(std::move(models), Options{}) {}
+  MapGa(PriorModels models, Options options)
+      : models_(std::move(models)), options_(std::move(options)) {
+    options_.validate();
+    if (options_.consistency_source == ConsistencySource::kDenoiser) {
+      detail::require(models_.denoiser != nullptr,
+                      "MapGa: consistency_source = kDenoiser needs PriorModels::denoiser");
+      consistency_ = std::make_shared<DenoiserAsConsistency>(models_.denoiser);
+    } else {
+      detail::require(models_.consistency != nullptr,
+                      "MapGa: consistency_source = kConsistencyModel needs PriorModels::consistency");
+      consistency_ = models_.consistency;
+    }
+    detail::require(!options_.use_prior || models_.denoiser != nullptr,
+                    "MapGa: use_prior = true needs PriorModels::denoiser");
+    if (!options_.optimizer) options_.optimizer = std::make_shared<GradientAscent>();
+    const double floor = stop_sigma();
+    detail::require(consistency_->schedule()->sigma(options_.t_max) > floor,
+                    "MapGa::Options::t_max = {}: sigma(t_max) must exceed the final noise level {}",
+                    options_.t_max, floor);
+  }
+
+  std::string name() const override {
+    std::string label = "MAP-GA";
+    const bool denoiser = options_.consistency_source == ConsistencySource::kDenoiser;
+    if (denoiser || !options_.use_prior) {
+      label += std::string("(") + (denoiser ? "D" : "") + (denoiser && !options_.use_prior ? "," : "") +
+               (options_.use_prior ? "" : "NP") + ")";
+    }
+    return label;
+  }
+
+  const Options& options() const { return options_; }
+
+  /// The time steps tau_n ... tau_0 (n + 1 values, decreasing).
+  std::vector<double> time_steps() const {
+    TimeSteps::Options grid;
+    grid.num_steps = options_.num_time_steps + 1;
+    grid.t_max = options_.t_max;
+    grid.t_min = consistency_->schedule()->time(stop_sigma());
+    grid.rho = options_.rho;
+    return TimeSteps(grid).values();
+  }
+
+  Summary solve(const Problem& problem,
+                const std::vector<IterationCallback>& callbacks = {}) const override {
+    problem.validate();
+    detail::SolveRecorder recorder(name(), callbacks, options_.num_time_steps);
+    auto generator = make_generator(problem.seed);
+    return recorder.finish(run(problem, recorder, generator));
+  }
+
+  /// The algorithm on a validated problem, recording into `recorder`: returns the
+  /// final clean estimate C(z, tau_1) (= z after the last renoise to sigma(tau_0)).
+  torch::Tensor run(const Problem& problem, detail::SolveRecorder& recorder,
+                    torch::Generator& generator) const {
+    const auto& schedule = *consistency_->schedule();
+    const auto times = time_steps();
+    const double sigma_floor = schedule.sigma(times.back());
+    const double sigma_eps = schedule.sigma(consistency_->epsilon());
+    const double variance_y = problem.sigma_y * problem.sigma_y;
+    const double learning_rate = options_.learning_rate.value_or(variance_y + sigma_eps * sigma_eps);
+    const auto options = problem.measurement.options();
+
+    auto z = schedule.sigma(times.front()) * randn(problem.batch_shape(), options, generator);
+    if (options_.start_image.defined()) z = z + options_.start_image.to(options);
+
+    torch::Tensor estimate;
+    for (size_t i = 0; i + 1 < times.size(); ++i) {
+      const double t = times[i];
+      const double sigma_t = schedule.sigma(t);
+      z = ascend(problem, z, t, learning_rate, sigma_eps, recorder);
+      estimate = evaluate_without_grad(z, t, problem.labels);
+      recorder.count_forwards(consistency_->network_calls_per_evaluation());
+      recorder.check_finite(estimate, "the estimate C(z, t)", recorder.current_step(), sigma_t);
+      const double sigma_next = schedule.sigma(times[i + 1]);
+      const double scale = std::sqrt(std::max(sigma_next * sigma_next - sigma_floor * sigma_floor, 0.0));
+      z = scale > 0.0 ? estimate + scale * randn_like(estimate, generator) : estimate;
+      const auto fit = detail::data_term(problem, estimate, variance_y, sigma_eps * sigma_eps);
+      if (!recorder.end_step(t, sigma_t, detail::batch_mean(fit.residual_norm),
+                             detail::batch_mean(fit.objective))) {
+        break;
+      }
+    }
+    return estimate;
+  }
+
+ private:
+  // num_iter ascent steps on z at time t (the inner loop of Alg. 2).
+  torch::Tensor ascend(const Problem& problem, torch::Tensor z, double t, double learning_rate,
+                       double sigma_eps, detail::SolveRecorder& recorder) const {
+    const double variance_eps = sigma_eps * sigma_eps;
+    const double variance_y = problem.sigma_y * problem.sigma_y;
+    const int64_t calls = consistency_->network_calls_per_evaluation();
+    auto state = options_.optimizer->start();
+    for (int64_t j = 0; j < options_.num_iter; ++j) {
+      c10::InferenceMode inference_off(false);
+      torch::AutoGradMode grad_on(true);
+      const auto input = z.detach().requires_grad_(true);
+      const auto estimate = consistency_->origin(input, t, problem.labels);
+      recorder.count_forwards(calls);
+      auto posterior_gradient =
+          detail::data_term(problem, estimate, variance_y, variance_eps).gradient;
+      if (options_.use_prior) {
+        torch::NoGradGuard no_grad;
+        const auto clean = estimate.detach();
+        const auto denoised =
+            models_.denoiser->denoise(clean, sigma_eps, problem.labels);
+        recorder.count_forwards(models_.denoiser->network_calls_per_evaluation());
+        posterior_gradient = posterior_gradient + (denoised - clean) / variance_eps;
+      }
+      const auto gradient = torch::autograd::grad({estimate}, {input}, {posterior_gradient})[0];
+      recorder.count_vjps(calls);
+      z = state->step(z.detach(), gradient, learning_rate);
+    }
+    return z.detach();
+  }
+
+  torch::Tensor evaluate_without_grad(const torch::Tensor& z, double t,
+                                      const torch::Tensor& labels) const {
+    torch::NoGradGuard no_grad;
+    return consistency_->origin(z, t, labels);
+  }
+
+  double stop_sigma() const {
+    return options_.stop_sigma.value_or(
+        consistency_->schedule()->sigma(consistency_->epsilon()));
+  }
+
+  PriorModels models_;
+  Options options_;
+  std::shared_ptr<const ConsistencyModel> consistency_;
+};
+
+}  // namespace mapinverse

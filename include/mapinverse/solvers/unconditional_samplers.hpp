@@ -1,0 +1,146 @@
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/core/random.hpp"
+#include "mapinverse/core/time_steps.hpp"
+#include "mapinverse/models/consistency_model.hpp"
+#include "mapinverse/models/denoiser.hpp"
+
+namespace mapinverse {
+
+/// What to draw from a prior: `count` images of `image_shape`, with these tensor options.
+struct SampleRequest {
+  int64_t count = 1;
+  std::vector<int64_t> image_shape;
+  torch::TensorOptions options = torch::TensorOptions().dtype(torch::kFloat32);
+  /// [count] int64 for class-conditional models; undefined otherwise.
+  torch::Tensor labels;
+  uint64_t seed = 0;
+
+  std::vector<int64_t> batch_shape() const {
+    detail::require(count >= 1, "SampleRequest::count = {}. Violated constraint: count >= 1", count);
+    detail::require(!image_shape.empty(), "SampleRequest::image_shape: expected e.g. {{1,28,28}}");
+    std::vector<int64_t> shape{count};
+    shape.insert(shape.end(), image_shape.begin(), image_shape.end());
+    return shape;
+  }
+};
+
+/// EDM's deterministic second-order sampler (Karras et al. 2022, Alg. 1 with S_churn = 0):
+/// Heun steps of the PF-ODE on the Karras grid, the last step to sigma = 0 by Euler.
+/// Costs 2 num_steps - 1 denoiser calls.
+class EdmHeunSampler {
+ public:
+  struct Options {
+    int64_t num_steps = 18;
+    double t_max = kTimeMax;
+    double t_min = kEpsilon;
+    double rho = 7.0;
+
+    void validate() const {
+      TimeSteps::Options grid{num_steps, t_max, t_min, rho};
+      grid.validate();
+    }
+  };
+
+  explicit EdmHeunSampler(std::shared_ptr<const Denoiser> denoiser)
+      : EdmHeunSampler(std::move(denoiser), Options{}) {}
+  EdmHeunSampler(std::shared_ptr<const Denoiser> denoiser, Options options)
+      : denoiser_(std::move(denoiser)), options_(options) {
+    detail::require(denoiser_ != nullptr, "EdmHeunSampler: expected a denoiser, got a null pointer");
+    options_.validate();
+  }
+
+  int64_t network_calls() const {
+    return (2 * options_.num_steps - 1) * denoiser_->network_calls_per_evaluation();
+  }
+
+  torch::Tensor sample(const SampleRequest& request) const {
+    torch::NoGradGuard no_grad;
+    auto generator = make_generator(request.seed);
+    const auto& schedule = *denoiser_->schedule();
+    auto sigmas = TimeSteps({options_.num_steps, options_.t_max, options_.t_min, options_.rho}).values();
+    for (auto& value : sigmas) value = schedule.sigma(value);
+    sigmas.push_back(0.0);
+    auto x = sigmas.front() * randn(request.batch_shape(), request.options, generator);
+    for (size_t i = 0; i + 1 < sigmas.size(); ++i) {
+      const double step = sigmas[i + 1] - sigmas[i];
+      const auto slope = drift(x, sigmas[i], request.labels);
+      auto next = x + step * slope;
+      if (sigmas[i + 1] > 0.0) next = x + 0.5 * step * (slope + drift(next, sigmas[i + 1], request.labels));
+      x = next;
+    }
+    return x;
+  }
+
+ private:
+  torch::Tensor drift(const torch::Tensor& x, double sigma, const torch::Tensor& labels) const {
+    return (x - denoiser_->denoise(x, sigma, labels)) / sigma;
+  }
+
+  std::shared_ptr<const Denoiser> denoiser_;
+  Options options_;
+};
+
+/// Consistency-model sampling (Song et al. 2023, Alg. 1): x = C(T xi, T), then for each
+/// further time t: x = C(x + sqrt(t^2 - eps^2) xi, t). One time is one-step sampling.
+class ConsistencySampler {
+ public:
+  struct Options {
+    /// Decreasing times, the first usually T = 80 (e.g. {80} or {80, 0.8}).
+    std::vector<double> times{kTimeMax};
+
+    void validate() const {
+      detail::require(!times.empty(), "ConsistencySampler::Options::times: expected at least one time");
+      for (size_t i = 0; i < times.size(); ++i) {
+        detail::require(std::isfinite(times[i]) && times[i] > 0.0 && (i == 0 || times[i] < times[i - 1]),
+                        "ConsistencySampler::Options::times[{}] = {}. Violated constraint: positive "
+                        "and decreasing",
+                        i, times[i]);
+      }
+    }
+  };
+
+  explicit ConsistencySampler(std::shared_ptr<const ConsistencyModel> consistency)
+      : ConsistencySampler(std::move(consistency), Options{}) {}
+  ConsistencySampler(std::shared_ptr<const ConsistencyModel> consistency, Options options)
+      : consistency_(std::move(consistency)), options_(std::move(options)) {
+    detail::require(consistency_ != nullptr,
+                    "ConsistencySampler: expected a consistency model, got a null pointer");
+    options_.validate();
+  }
+
+  int64_t network_calls() const {
+    return static_cast<int64_t>(options_.times.size()) * consistency_->network_calls_per_evaluation();
+  }
+
+  torch::Tensor sample(const SampleRequest& request) const {
+    torch::NoGradGuard no_grad;
+    auto generator = make_generator(request.seed);
+    const auto& schedule = *consistency_->schedule();
+    const double sigma_eps = schedule.sigma(consistency_->epsilon());
+    auto x = schedule.sigma(options_.times.front()) *
+             randn(request.batch_shape(), request.options, generator);
+    x = consistency_->origin(x, options_.times.front(), request.labels);
+    for (size_t i = 1; i < options_.times.size(); ++i) {
+      const double sigma = schedule.sigma(options_.times[i]);
+      const auto noisy = x + std::sqrt(std::max(sigma * sigma - sigma_eps * sigma_eps, 0.0)) *
+                                 randn_like(x, generator);
+      x = consistency_->origin(noisy, options_.times[i], request.labels);
+    }
+    return x;
+  }
+
+ private:
+  std::shared_ptr<const ConsistencyModel> consistency_;
+  Options options_;
+};
+
+}  // namespace mapinverse
