@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/core/tensor_checks.hpp"
+#include "mapinverse/operators/forward_operator.hpp"
+
+namespace mapinverse {
+
+/// Down-sampling by k x k average pooling (super-resolution): [B,C,H,W] ->
+/// [B,C,H/k,W/k]. Its adjoint is nearest-neighbour up-sampling divided by k^2, so
+/// H H^T = I / k^2 and solve_gram(r, a, b) = r / (a + b / k^2) in closed form.
+class AveragePool : public LinearOperator {
+ public:
+  struct Options {
+    /// Pooling factor k along both axes; H and W of the input must be divisible by k.
+    int64_t factor = 2;
+
+    void validate() const {
+      detail::require(factor >= 1,
+                      "AveragePool::Options::factor = {}. Violated constraint: factor >= 1",
+                      factor);
+    }
+  };
+
+  explicit AveragePool(const Options& options) : options_(options) { options_.validate(); }
+
+  torch::Tensor apply(const torch::Tensor& x) const override {
+    constexpr const char* where = "AveragePool::apply()";
+    detail::check_floating(x, where, "x");
+    const int64_t k = options_.factor;
+    detail::require(x.dim() == 4 && x.size(2) % k == 0 && x.size(3) % k == 0,
+                    "{}: expected x of shape [B,C,H,W] with H and W divisible by the factor {}, "
+                    "got {}",
+                    where, k, shape_string(x));
+    return x.reshape({x.size(0), x.size(1), x.size(2) / k, k, x.size(3) / k, k}).mean({3, 5});
+  }
+
+  torch::Tensor adjoint(const torch::Tensor& y) const override {
+    check_measurement(y, "AveragePool::adjoint()", "y");
+    const int64_t k = options_.factor;
+    const auto shape = y.sizes();
+    return (y / static_cast<double>(k * k))
+        .reshape({shape[0], shape[1], shape[2], 1, shape[3], 1})
+        .expand({shape[0], shape[1], shape[2], k, shape[3], k})
+        .reshape({shape[0], shape[1], shape[2] * k, shape[3] * k});
+  }
+
+  torch::Tensor gram(const torch::Tensor& y) const override {
+    check_measurement(y, "AveragePool::gram()", "y");
+    return y / static_cast<double>(options_.factor * options_.factor);
+  }
+
+  torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const override {
+    constexpr const char* where = "AveragePool::solve_gram()";
+    check_gram_coefficients(a, b, where);
+    check_measurement(r, where, "r");
+    return r / (a + b / static_cast<double>(options_.factor * options_.factor));
+  }
+
+  std::string name() const override { return "AveragePool"; }
+
+  int64_t factor() const { return options_.factor; }
+  const Options& options() const { return options_; }
+
+ private:
+  static void check_measurement(const torch::Tensor& y, const char* where, const char* name) {
+    detail::check_floating(y, where, name);
+    detail::require(y.dim() == 4, "{}: expected {} of shape [B,C,h,w], got {}", where, name,
+                    shape_string(y));
+  }
+
+  Options options_;
+};
+
+}  // namespace mapinverse

@@ -1,0 +1,147 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/core/tensor_checks.hpp"
+#include "mapinverse/operators/forward_operator.hpp"
+#include "mapinverse/operators/placement_cache.hpp"
+
+namespace mapinverse {
+
+/// A general linear forward model given as an explicit m x n matrix H (compressed
+/// sensing, small tomography problems, tests). apply() takes [B,n] or any [B,...] with
+/// n entries per sample and returns [B,m]; adjoint() returns [B, input_shape...].
+/// solve_gram() factors the m x m matrix a I + b H H^T by Cholesky on every call,
+/// in the input's dtype: meant for small m.
+class DenseMatrix : public LinearOperator {
+ public:
+  struct Options {
+    /// Per-sample shape of the input (e.g. {1,8,8}), which adjoint() returns; its
+    /// product must equal the number of columns n. Empty means {n}.
+    std::vector<int64_t> input_shape;
+
+    void validate() const {
+      for (const auto size : input_shape) {
+        detail::require(size >= 1,
+                        "DenseMatrix::Options::input_shape = [{}]. Violated constraint: every "
+                        "size >= 1",
+                        fmt::join(input_shape, ","));
+      }
+    }
+  };
+
+  /// `matrix` is [m,n], floating point and finite; it is copied and kept on its
+  /// device and dtype, and moved to the input's on use.
+  DenseMatrix(const torch::Tensor& matrix, const Options& options)
+      : matrix_(checked_matrix(matrix)), input_shape_(checked_input_shape(options, matrix_)) {}
+
+  /// H from Eigen, kept as float64 on the CPU.
+  DenseMatrix(const Eigen::MatrixXd& matrix, const Options& options)
+      : DenseMatrix(to_tensor(matrix), options) {}
+
+  torch::Tensor apply(const torch::Tensor& x) const override {
+    constexpr const char* where = "DenseMatrix::apply()";
+    detail::check_floating(x, where, "x");
+    detail::require(x.dim() >= 2 && x.numel() == x.size(0) * cols(),
+                    "{}: expected x of shape [B,{}] (or [B,...] with {} entries per sample), "
+                    "got {}",
+                    where, fmt::join(input_shape_, ","), cols(), shape_string(x));
+    return torch::matmul(x.reshape({x.size(0), cols()}), placed(x).t());
+  }
+
+  torch::Tensor adjoint(const torch::Tensor& y) const override {
+    check_measurement(y, "DenseMatrix::adjoint()", "y");
+    std::vector<int64_t> shape{y.size(0)};
+    shape.insert(shape.end(), input_shape_.begin(), input_shape_.end());
+    return torch::matmul(y, placed(y)).reshape(shape);
+  }
+
+  torch::Tensor gram(const torch::Tensor& y) const override {
+    check_measurement(y, "DenseMatrix::gram()", "y");
+    const auto matrix = placed(y);
+    return torch::matmul(torch::matmul(y, matrix), matrix.t());
+  }
+
+  /// Closed form by a Cholesky factorisation of a I + b H H^T. With a == 0 this
+  /// needs H of full row rank; otherwise std::invalid_argument.
+  torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const override {
+    constexpr const char* where = "DenseMatrix::solve_gram()";
+    check_gram_coefficients(a, b, where);
+    check_measurement(r, where, "r");
+    const auto matrix = placed(r);
+    const auto system = a * torch::eye(rows(), r.options()) + b * torch::matmul(matrix, matrix.t());
+    const auto [factor, info] = torch::linalg_cholesky_ex(system);
+    detail::require(info.item<int64_t>() == 0,
+                    "{}: a I + b H H^T is not positive definite for a = {}, b = {} (H has rank "
+                    "< {} rows); use a > 0",
+                    where, a, b, rows());
+    return torch::cholesky_solve(r.t(), factor).t();
+  }
+
+  std::string name() const override { return "DenseMatrix"; }
+
+  /// H as given, [m,n].
+  const torch::Tensor& matrix() const { return matrix_; }
+  int64_t rows() const { return matrix_.size(0); }
+  int64_t cols() const { return matrix_.size(1); }
+  const std::vector<int64_t>& input_shape() const { return input_shape_; }
+
+ private:
+  static torch::Tensor checked_matrix(const torch::Tensor& matrix) {
+    constexpr const char* where = "DenseMatrix::DenseMatrix()";
+    detail::check_floating(matrix, where, "matrix");
+    detail::require(matrix.dim() == 2 && matrix.size(0) >= 1 && matrix.size(1) >= 1,
+                    "{}: expected matrix of shape [m,n] with m, n >= 1, got {}", where,
+                    shape_string(matrix));
+    detail::check_finite(matrix, where, "matrix");
+    return matrix.detach().clone().contiguous();
+  }
+
+  static std::vector<int64_t> checked_input_shape(const Options& options,
+                                                  const torch::Tensor& matrix) {
+    options.validate();
+    if (options.input_shape.empty()) return {matrix.size(1)};
+    const int64_t product = std::accumulate(options.input_shape.begin(), options.input_shape.end(),
+                                            int64_t{1}, std::multiplies<>());
+    detail::require(product == matrix.size(1),
+                    "DenseMatrix::Options::input_shape = [{}]. Violated constraint: its product "
+                    "{} equals the number of columns {}",
+                    fmt::join(options.input_shape, ","), product, matrix.size(1));
+    return options.input_shape;
+  }
+
+  static torch::Tensor to_tensor(const Eigen::MatrixXd& matrix) {
+    // Eigen is column-major: view it with transposed strides, then copy row-major.
+    return torch::from_blob(const_cast<double*>(matrix.data()), {matrix.rows(), matrix.cols()},
+                            {1, matrix.rows()}, torch::kFloat64)
+        .clone(torch::MemoryFormat::Contiguous);
+  }
+
+  void check_measurement(const torch::Tensor& y, const char* where, const char* name) const {
+    detail::check_floating(y, where, name);
+    detail::require(y.dim() == 2 && y.size(1) == rows(), "{}: expected {} of shape [B,{}], got {}",
+                    where, name, rows(), shape_string(y));
+  }
+
+  torch::Tensor placed(const torch::Tensor& like) const {
+    return cache_.get({like.device(), like.scalar_type(), {}},
+                      [&] { return matrix_.to(like.options()); });
+  }
+
+  torch::Tensor matrix_;
+  std::vector<int64_t> input_shape_;
+  detail::PlacementCache cache_;
+};
+
+}  // namespace mapinverse

@@ -1,0 +1,199 @@
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/core/tensor_checks.hpp"
+
+namespace mapinverse {
+
+namespace detail {
+
+/// `tensor` as a tensor that may take part in autograd: a tensor created under
+/// inference mode cannot be saved for backward, so it is copied out.
+inline torch::Tensor autograd_ready(const torch::Tensor& tensor) {
+  return tensor.is_inference() ? tensor.clone() : tensor;
+}
+
+/// Sum over all but the batch dimension of u * w: one inner product per sample, [B].
+inline torch::Tensor batched_dot(const torch::Tensor& u, const torch::Tensor& w) {
+  return (u * w).reshape({u.size(0), -1}).sum(1);
+}
+
+/// A per-sample scalar [B] shaped [B,1,...,1] to broadcast against `like`.
+inline torch::Tensor per_sample_scalar(const torch::Tensor& values, const torch::Tensor& like) {
+  std::vector<int64_t> shape(static_cast<size_t>(like.dim()), 1);
+  shape[0] = values.size(0);
+  return values.reshape(shape);
+}
+
+}  // namespace detail
+
+/// The forward model A of an inverse problem y = A(x) + noise (paper eq. 1).
+/// `x` is batch-first ([B,C,H,W] images, [B,n] vectors) and every method acts on
+/// each sample independently. Results keep the dtype and device of the input.
+class ForwardOperator {
+ public:
+  ForwardOperator() = default;
+  virtual ~ForwardOperator() = default;
+  ForwardOperator(const ForwardOperator&) = delete;
+  ForwardOperator& operator=(const ForwardOperator&) = delete;
+
+  /// A(x), differentiable by autograd.
+  virtual torch::Tensor apply(const torch::Tensor& x) const = 0;
+
+  /// The vector-Jacobian product v^T dA/dx at x, shaped like x, detached. The
+  /// default runs one reverse-mode autograd pass through apply(); it works whether
+  /// or not autograd (or inference mode) is enabled by the caller.
+  virtual torch::Tensor vjp(const torch::Tensor& x, const torch::Tensor& v) const;
+
+  /// Short human-readable name used in error messages and reports.
+  virtual std::string name() const = 0;
+
+  /// True exactly for subclasses of LinearOperator.
+  virtual bool is_linear() const { return false; }
+};
+
+/// Settings of the conjugate-gradient solve behind the default
+/// LinearOperator::solve_gram().
+struct ConjugateGradientOptions {
+  /// A sample stops once ||residual|| <= tolerance * ||r||.
+  double tolerance = 1e-6;
+  /// Upper bound on iterations; each costs one adjoint() and one apply().
+  int64_t max_iterations = 200;
+
+  void validate() const {
+    detail::require(std::isfinite(tolerance) && tolerance > 0.0,
+                    "ConjugateGradientOptions::tolerance = {}. Violated constraint: tolerance > 0",
+                    tolerance);
+    detail::require(max_iterations >= 1,
+                    "ConjugateGradientOptions::max_iterations = {}. Violated constraint: "
+                    "max_iterations >= 1",
+                    max_iterations);
+  }
+};
+
+/// A linear forward model y = H x with its adjoint H^T.
+///
+/// solve_gram() is what the likelihood gradient of DESIGN.md §3 needs:
+///   grad_x log p(y | x) = H^T (sigma_y^2 I + sigma_eps^2 H H^T)^{-1} (y - H x),
+/// i.e. solve_gram(y - H x, sigma_y^2, sigma_eps^2) followed by adjoint(); PGDM's
+/// guidance uses it with (sigma_y^2, r_t^2).
+class LinearOperator : public ForwardOperator {
+ public:
+  /// H^T y, shaped like the operator's input.
+  virtual torch::Tensor adjoint(const torch::Tensor& y) const = 0;
+
+  /// v^T H = H^T v: the adjoint, whatever x is. Detached like the default.
+  torch::Tensor vjp(const torch::Tensor& /*x*/, const torch::Tensor& v) const final {
+    return adjoint(v).detach();
+  }
+
+  bool is_linear() const final { return true; }
+
+  /// H H^T y on the measurement space.
+  virtual torch::Tensor gram(const torch::Tensor& y) const { return apply(adjoint(y)); }
+
+  /// (a I + b H H^T)^{-1} r for each sample, with a >= 0, b >= 0, a + b > 0. With
+  /// a == 0, r must lie in range(H) where H H^T is singular. The default runs
+  /// conjugate gradients per sample (conjugate_gradient_options()), returning the
+  /// last iterate if max_iterations is reached first; operators with structure
+  /// override it with a closed form.
+  virtual torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const;
+
+  const ConjugateGradientOptions& conjugate_gradient_options() const { return cg_options_; }
+
+ protected:
+  explicit LinearOperator(const ConjugateGradientOptions& cg_options = ConjugateGradientOptions{})
+      : cg_options_(cg_options) {
+    cg_options_.validate();
+  }
+
+  /// Throws std::invalid_argument unless a >= 0, b >= 0 and a + b > 0 (all finite).
+  /// Every override of solve_gram() calls it first; `where` is "Class::solve_gram()".
+  static void check_gram_coefficients(double a, double b, const std::string& where) {
+    detail::require(std::isfinite(a) && a >= 0.0, "{}: expected a >= 0, got a = {}", where, a);
+    detail::require(std::isfinite(b) && b >= 0.0, "{}: expected b >= 0, got b = {}", where, b);
+    detail::require(a + b > 0.0, "{}: expected a + b > 0, got a = {} and b = {}", where, a, b);
+  }
+
+ private:
+  ConjugateGradientOptions cg_options_;
+};
+
+inline torch::Tensor ForwardOperator::vjp(const torch::Tensor& x, const torch::Tensor& v) const {
+  const auto where = name() + "::vjp()";
+  detail::check_floating(x, where.c_str(), "x");
+  detail::check_floating(v, where.c_str(), "v");
+  c10::InferenceMode inference_off(false);
+  torch::AutoGradMode grad_on(true);
+  const auto input = detail::autograd_ready(x).detach().requires_grad_(true);
+  const auto output = apply(input);
+  detail::require(output.sizes() == v.sizes(),
+                  "{}: expected v of shape {} (the shape of apply(x)), got {}", where,
+                  shape_string(output), shape_string(v));
+  detail::check_same_placement(output, v, where.c_str(), "apply(x)", "v");
+  if (!output.requires_grad()) return torch::zeros_like(input).detach();
+  const auto gradients = torch::autograd::grad({output}, {input}, {detail::autograd_ready(v)},
+                                               /*retain_graph=*/false, /*create_graph=*/false,
+                                               /*allow_unused=*/true);
+  return gradients[0].defined() ? gradients[0].detach() : torch::zeros_like(input).detach();
+}
+
+inline torch::Tensor LinearOperator::solve_gram(const torch::Tensor& r, double a, double b) const {
+  const auto where = name() + "::solve_gram()";
+  check_gram_coefficients(a, b, where);
+  detail::check_floating(r, where.c_str(), "r");
+  detail::require(r.dim() >= 1, "{}: expected r of shape [B,...], got {}", where, shape_string(r));
+  if (b == 0.0) return r / a;
+
+  const auto system = [&](const torch::Tensor& u) { return a * u + b * gram(u); };
+  const auto dot = [](const torch::Tensor& u, const torch::Tensor& w) {
+    return detail::batched_dot(u, w);
+  };
+  const auto scale = [&r](const torch::Tensor& values) {
+    return detail::per_sample_scalar(values, r);
+  };
+  const double tolerance = cg_options_.tolerance;
+
+  auto solution = torch::zeros_like(r);
+  auto residual = r.clone();
+  auto direction = residual;
+  auto residual_norm2 = dot(residual, residual);
+  const auto threshold = tolerance * tolerance * residual_norm2;
+  // Samples leave the iteration once converged (or r = 0); their updates are zeroed.
+  auto active = residual_norm2 > threshold;
+  for (int64_t iteration = 0; iteration < cg_options_.max_iterations && active.any().item<bool>();
+       ++iteration) {
+    const auto system_direction = system(direction);
+    const auto curvature = dot(direction, system_direction);
+    // Zero curvature means r has a component outside range(H) with a == 0:
+    // nothing more can be gained for that sample.
+    const auto usable = active & (curvature > 0);
+    const auto step = torch::where(
+        usable, residual_norm2 / torch::where(usable, curvature, torch::ones_like(curvature)),
+        torch::zeros_like(curvature));
+    solution = solution + scale(step) * direction;
+    residual = residual - scale(step) * system_direction;
+    const auto next_norm2 = dot(residual, residual);
+    active = usable & (next_norm2 > threshold);
+    const auto ratio = torch::where(
+        active, next_norm2 / torch::where(active, residual_norm2, torch::ones_like(residual_norm2)),
+        torch::zeros_like(next_norm2));
+    direction = residual + scale(ratio) * direction;
+    residual_norm2 = next_norm2;
+  }
+  if (!torch::isfinite(solution).all().item<bool>()) {
+    throw NumericalError(fmt::format(
+        "{}: conjugate gradients produced NaN or infinite values (a = {}, b = {})", where, a, b));
+  }
+  return solution;
+}
+
+}  // namespace mapinverse
