@@ -1,5 +1,7 @@
 #include <cmath>
 
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
+#include <torch/torch.h>
 #include <catch2/catch.hpp>
 
 #include "mapinverse/core/tensor_checks.hpp"

@@ -2,8 +2,9 @@
 // (which has no closed form) of operators that do.
 #include <memory>
 
-#include <catch2/catch.hpp>
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/operators/average_pool.hpp"

@@ -1,6 +1,7 @@
 #include <Eigen/Dense>
-#include <catch2/catch.hpp>
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "mapinverse/operators/dense_matrix.hpp"
 

@@ -1,7 +1,8 @@
 #include <cmath>
 
-#include <catch2/catch.hpp>
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/operators/gaussian_noise.hpp"

@@ -1,8 +1,9 @@
 #include <thread>
 #include <vector>
 
-#include <catch2/catch.hpp>
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/operators/inpainting.hpp"

@@ -10,8 +10,9 @@
 #include <vector>
 
 #include <Eigen/Dense>
-#include <catch2/catch.hpp>
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/tensor_checks.hpp"

@@ -5,8 +5,9 @@
 #include <string>
 #include <utility>
 
-#include <catch2/catch.hpp>
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 #include <unistd.h>
 
 #include "mapinverse/io/png.hpp"

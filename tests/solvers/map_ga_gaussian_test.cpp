@@ -1,6 +1,8 @@
 #include <cmath>
 #include <memory>
 
+// torch before Catch: glog, pulled in by torch, defines its own CHECK.
+#include <torch/torch.h>
 #include <catch2/catch.hpp>
 
 #include "mapinverse/operators/inpainting.hpp"

@@ -1,0 +1,284 @@
+// Every solver against exact posteriors: Gaussian-mixture priors, for which the posterior
+// of a linear-Gaussian measurement is again a mixture (DESIGN.md §3), so sample quality,
+// posterior means and MAP estimates can be compared with exact answers.
+//
+//   benchmark_exact_posterior [--quick] [--json FILE] [--threads N]
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "mapinverse/metrics/distribution_distances.hpp"
+#include "mapinverse/models/gaussian_mixture_posterior.hpp"
+#include "mapinverse/models/gaussian_mixture_prior.hpp"
+#include "mapinverse/models/ode_consistency.hpp"
+#include "mapinverse/operators/dense_matrix.hpp"
+#include "mapinverse/operators/inpainting.hpp"
+#include "mapinverse/solvers/dps.hpp"
+#include "mapinverse/solvers/map_ga.hpp"
+#include "mapinverse/solvers/map_ga_pgdm.hpp"
+#include "mapinverse/solvers/pgdm.hpp"
+
+using namespace mapinverse;
+
+namespace {
+
+struct Settings {
+  bool quick = false;
+  std::string json_path;
+  int threads = 2;
+  int64_t samples = 1000;
+  int64_t map_batch = 32;
+};
+
+struct Suite {
+  int64_t dimension;
+  bool inpainting;
+  double sigma_y;
+};
+
+struct Row {
+  std::string problem;
+  std::string solver;
+  std::optional<double> sliced_wasserstein;
+  double floor = 0.0;
+  double prior_distance = 0.0;
+  std::optional<double> mean_error;
+  std::optional<double> map_gap_median;
+  std::optional<double> map_gap_best;
+  double residual = 0.0;
+  double nfe_per_sample = 0.0;
+  double seconds = 0.0;
+};
+
+// K random full-covariance components in R^n with means spread over [-0.8, 0.8].
+std::shared_ptr<const GaussianMixturePrior> random_mixture(int64_t n, uint64_t seed) {
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  auto generator = make_generator(seed);
+  constexpr int64_t kComponents = 4;
+  const auto means = 0.8 * (2 * torch::rand({kComponents, n}, generator, options) - 1);
+  const auto factors = (0.3 / std::sqrt(static_cast<double>(n))) *
+                       randn({kComponents, n, n}, options, generator);
+  const auto covariances =
+      torch::matmul(factors, factors.transpose(1, 2)) + 0.005 * torch::eye(n, options);
+  const auto weights = torch::softmax(randn({kComponents}, options, generator), 0);
+  return GaussianMixturePrior::from_full_covariances(weights, means, covariances, {1, 1, n});
+}
+
+std::shared_ptr<const LinearOperator> make_operator(const Suite& suite, uint64_t seed) {
+  const int64_t n = suite.dimension;
+  auto generator = make_generator(seed);
+  if (suite.inpainting) {
+    auto mask = torch::zeros({1, 1, 1, n});
+    mask.narrow(3, 0, n / 2).fill_(1.0);  // observe the first half of the coordinates
+    return std::make_shared<Inpainting>(mask);
+  }
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto matrix = randn({n / 2, n}, options, generator) / std::sqrt(static_cast<double>(n));
+  DenseMatrix::Options dense;
+  dense.input_shape = {1, 1, n};
+  return std::make_shared<DenseMatrix>(matrix, dense);
+}
+
+torch::Tensor flat(const torch::Tensor& x) { return x.reshape({x.size(0), -1}); }
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string format_optional(const std::optional<double>& value, const char* format = "{:.4f}") {
+  return value ? fmt::format(fmt::runtime(format), *value) : "—";
+}
+
+void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& rows) {
+  const auto prior = random_mixture(suite.dimension, 100 + suite.dimension);
+  const auto op = make_operator(suite, 200 + suite.dimension);
+  auto generator = make_generator(300);
+  const auto truth = prior->sample(1, generator);
+  auto y = op->apply(truth);
+  if (suite.sigma_y > 0) y = y + suite.sigma_y * randn_like(y, generator);
+  const auto exact = posterior(*prior, *op, y, suite.sigma_y);
+  const auto reference = flat(exact.sample(settings.samples, generator));
+  const double floor = sliced_wasserstein(flat(exact.sample(settings.samples, generator)), reference);
+  const double prior_distance =
+      sliced_wasserstein(flat(prior->sample(settings.samples, generator)), reference);
+  const auto exact_mean = exact.mean().reshape({-1});
+  const auto best = exact.map();
+  const std::string label = fmt::format("n={} {} σy={}", suite.dimension,
+                                        suite.inpainting ? "inpaint" : "dense", suite.sigma_y);
+
+  OdeConsistency::Options ode;
+  ode.num_steps = settings.quick ? 4 : 8;
+  const PriorModels models{prior, std::make_shared<OdeConsistency>(prior, ode)};
+
+  const auto make_problem = [&](int64_t batch) {
+    Problem problem;
+    auto sizes = y.sizes().vec();
+    sizes[0] = batch;
+    problem.measurement = y.expand(sizes).contiguous();
+    problem.forward_operator = op;
+    problem.sigma_y = suite.sigma_y;
+    problem.image_shape = {1, 1, suite.dimension};
+    problem.seed = 17;
+    return problem;
+  };
+  const auto residual_of = [&](const torch::Tensor& x) {
+    return (op->apply(x) - y).reshape({x.size(0), -1}).norm(2, 1).mean().item<double>();
+  };
+
+  std::vector<std::shared_ptr<const Solver>> samplers;
+  Pgdm::Options pgdm;
+  pgdm.num_steps = settings.quick ? 50 : 100;
+  samplers.push_back(std::make_shared<Pgdm>(models, pgdm));
+  Dps::Options dps;
+  dps.num_steps = settings.quick ? 200 : 1000;
+  dps.zeta = 0.3;
+  samplers.push_back(std::make_shared<Dps>(models, dps));
+  if (suite.sigma_y > kEpsilon) {
+    MapGaPgdm::Options hybrid;
+    hybrid.num_time_steps = settings.quick ? 10 : 20;
+    hybrid.num_iter = settings.quick ? 10 : 50;
+    samplers.push_back(std::make_shared<MapGaPgdm>(models, hybrid));
+    hybrid.consistency_source = ConsistencySource::kDenoiser;
+    samplers.push_back(std::make_shared<MapGaPgdm>(models, hybrid));
+  }
+  for (const auto& solver : samplers) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto summary = solver->solve(make_problem(settings.samples));
+    Row row{label, solver->name()};
+    row.seconds = seconds_since(start);
+    const auto samples = flat(summary.estimate);
+    row.sliced_wasserstein = sliced_wasserstein(samples, reference);
+    row.floor = floor;
+    row.prior_distance = prior_distance;
+    row.mean_error = ((samples.mean(0) - exact_mean).norm() /
+                      std::sqrt(static_cast<double>(suite.dimension))).item<double>();
+    row.residual = residual_of(summary.estimate);
+    row.nfe_per_sample = static_cast<double>(summary.network_evaluations());
+    rows.push_back(row);
+  }
+
+  for (bool denoiser : {false, true}) {
+    for (bool use_prior : {true, false}) {
+      MapGa::Options options;
+      options.num_time_steps = settings.quick ? 10 : 20;
+      options.num_iter = settings.quick ? 10 : 50;
+      options.use_prior = use_prior;
+      options.consistency_source =
+          denoiser ? ConsistencySource::kDenoiser : ConsistencySource::kConsistencyModel;
+      const MapGa solver(models, options);
+      const auto start = std::chrono::steady_clock::now();
+      const auto summary = solver.solve(make_problem(settings.map_batch));
+      Row row{label, solver.name()};
+      row.seconds = seconds_since(start);
+      const auto gap = best.log_density - exact.log_density(summary.estimate);
+      row.map_gap_median = gap.median().item<double>();
+      row.map_gap_best = gap.min().item<double>();
+      row.residual = residual_of(summary.estimate);
+      row.nfe_per_sample = static_cast<double>(summary.network_evaluations());
+      row.floor = floor;
+      row.prior_distance = prior_distance;
+      rows.push_back(row);
+    }
+  }
+}
+
+void print_table(const std::vector<Row>& rows) {
+  fmt::print("\n| problem | solver | SW to exact | SW floor | SW prior | mean err | "
+             "log-post gap median | gap best | residual | NFE | s |\n"
+             "|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& row : rows) {
+    fmt::print("| {} | {} | {} | {:.4f} | {:.4f} | {} | {} | {} | {:.4f} | {:.0f} | {:.2f} |\n",
+               row.problem, row.solver, format_optional(row.sliced_wasserstein), row.floor,
+               row.prior_distance, format_optional(row.mean_error),
+               format_optional(row.map_gap_median, "{:.3f}"),
+               format_optional(row.map_gap_best, "{:.3f}"), row.residual, row.nfe_per_sample,
+               row.seconds);
+  }
+}
+
+std::string json_number(const std::optional<double>& value) {
+  return value ? fmt::format("{:.6g}", *value) : "null";
+}
+
+void write_json(const std::vector<Row>& rows, const Settings& settings) {
+  std::string text = fmt::format("{{\n  \"threads\": {},\n  \"quick\": {},\n  \"rows\": [\n",
+                                 settings.threads, settings.quick);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    text += fmt::format(
+        "    {{\"problem\": \"{}\", \"solver\": \"{}\", \"sliced_wasserstein\": {}, "
+        "\"floor\": {:.6g}, \"prior_distance\": {:.6g}, \"mean_error\": {}, "
+        "\"map_gap_median\": {}, \"map_gap_best\": {}, \"residual\": {:.6g}, "
+        "\"nfe_per_sample\": {:.0f}, \"seconds\": {:.4f}}}{}\n",
+        r.problem, r.solver, json_number(r.sliced_wasserstein), r.floor, r.prior_distance,
+        json_number(r.mean_error), json_number(r.map_gap_median), json_number(r.map_gap_best),
+        r.residual, r.nfe_per_sample, r.seconds, i + 1 < rows.size() ? "," : "");
+  }
+  text += "  ]\n}\n";
+  const std::string temporary = settings.json_path + ".partial";
+  {
+    std::ofstream out(temporary);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + settings.json_path);
+  }
+  if (std::rename(temporary.c_str(), settings.json_path.c_str()) != 0) {
+    throw std::runtime_error("cannot write " + settings.json_path);
+  }
+}
+
+Settings parse(int argc, char** argv) {
+  Settings settings;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      settings.quick = true;
+    } else if (arg == "--json" && i + 1 < argc) {
+      settings.json_path = argv[++i];
+    } else if (arg == "--threads" && i + 1 < argc) {
+      settings.threads = std::stoi(argv[++i]);
+    } else {
+      throw std::invalid_argument("usage: benchmark_exact_posterior [--quick] [--json FILE] "
+                                  "[--threads N]; unknown argument '" + arg + "'");
+    }
+  }
+  return settings;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const auto settings = parse(argc, argv);
+    torch::set_num_threads(settings.threads);
+    fmt::print("exact-posterior benchmark: {} threads, {} samples per sampler, {} MAP starts{}\n",
+               settings.threads, settings.samples, settings.map_batch,
+               settings.quick ? " (quick)" : "");
+    std::vector<Row> rows;
+    for (int64_t n : {4, 16}) {
+      for (bool inpainting : {true, false}) {
+        for (double sigma_y : {0.0, 0.05, 0.2, 0.5}) {
+          const auto start = std::chrono::steady_clock::now();
+          run_suite({n, inpainting, sigma_y}, settings, rows);
+          fmt::print(stderr, "n={} {} sigma_y={}: {:.1f} s\n", n, inpainting ? "inpaint" : "dense",
+                     sigma_y, seconds_since(start));
+        }
+      }
+    }
+    print_table(rows);
+    if (!settings.json_path.empty()) write_json(rows, settings);
+    return 0;
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "benchmark_exact_posterior: {}\n", error.what());
+    return 1;
+  }
+}

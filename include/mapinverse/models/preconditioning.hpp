@@ -1,0 +1,139 @@
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <utility>
+
+#include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/core/noise_schedule.hpp"
+#include "mapinverse/models/consistency_model.hpp"
+#include "mapinverse/models/denoiser.hpp"
+#include "mapinverse/models/network.hpp"
+
+namespace mapinverse {
+
+namespace detail {
+
+inline void validate_sigma_data(double sigma_data, const char* options) {
+  require(std::isfinite(sigma_data) && sigma_data > 0.0,
+          "{}::sigma_data = {}. Violated constraint: sigma_data > 0", options, sigma_data);
+}
+
+inline void check_network(const std::shared_ptr<const Network>& network, const char* where) {
+  require(network != nullptr, "{}: expected a network, got nullptr", where);
+}
+
+/// The per-sample values of `value` ([B or 1, 1, ..., 1]) as the [B] vector a Network takes.
+inline torch::Tensor noise_input_vector(const torch::Tensor& value, int64_t batch) {
+  return value.reshape({-1}).expand({batch});
+}
+
+}  // namespace detail
+
+/// EDM preconditioning (Karras et al. 2022, Table 1):
+/// D(x, sigma) = c_skip x + c_out F(c_in x, c_noise) with c_skip = sd^2/(sigma^2+sd^2),
+/// c_out = sigma sd/sqrt(sigma^2+sd^2), c_in = 1/sqrt(sigma^2+sd^2), c_noise = ln(sigma)/4.
+class EdmDenoiser final : public Denoiser {
+ public:
+  struct Options {
+    /// Standard deviation of the training data (sd above); 0.5 for images in [-1, 1].
+    double sigma_data = kSigmaData;
+
+    void validate() const { detail::validate_sigma_data(sigma_data, "EdmDenoiser::Options"); }
+  };
+
+  // Two constructors, not a default argument: Options is incomplete inside the class.
+  explicit EdmDenoiser(std::shared_ptr<const Network> network)
+      : EdmDenoiser(std::move(network), Options()) {}
+
+  EdmDenoiser(std::shared_ptr<const Network> network, const Options& options)
+      : network_(std::move(network)), options_(options) {
+    detail::check_network(network_, "EdmDenoiser::EdmDenoiser()");
+    options_.validate();
+  }
+
+  const Network& network() const { return *network_; }
+  const Options& options() const { return options_; }
+
+ protected:
+  torch::Tensor evaluate(const torch::Tensor& x, const torch::Tensor& sigma,
+                         const torch::Tensor& labels) const override {
+    const double sd = options_.sigma_data;
+    const auto variance = sigma.square() + sd * sd;
+    const auto c_skip = (sd * sd) / variance;
+    const auto c_out = sigma * sd * variance.rsqrt();
+    const auto c_in = variance.rsqrt();
+    const auto c_noise = detail::noise_input_vector(sigma.log() / 4.0, x.size(0));
+    return c_skip * x + c_out * network_->forward(c_in * x, c_noise, labels);
+  }
+
+ private:
+  std::shared_ptr<const Network> network_;
+  Options options_;
+};
+
+/// What a consistency network receives as its time input.
+enum class NoiseInput {
+  /// ln(t)/4, EDM's c_noise (the project's own consistency models).
+  kEdmLogQuarter,
+  /// 1000 * ln(t)/4 = 250 ln(t), what OpenAI's consistency-model checkpoints expect.
+  kOpenAi,
+};
+
+/// Consistency-model boundary parameterisation (Song et al. 2023, §3 and App. C):
+/// C(x, t) = c_skip(t) x + c_out(t) F(c_in x, c_noise) with
+/// c_skip = sd^2/((t-eps)^2+sd^2), c_out = (t-eps) sd/sqrt(sd^2+t^2),
+/// c_in = 1/sqrt(t^2+sd^2), so that C(x, eps) = x exactly (paper eq. 11).
+class BoundaryConsistency final : public ConsistencyModel {
+ public:
+  struct Options {
+    /// Standard deviation of the training data; 0.5 for images in [-1, 1].
+    double sigma_data = kSigmaData;
+    /// The boundary time eps at which C is the identity.
+    double epsilon = kEpsilon;
+    /// How t is presented to the network.
+    NoiseInput noise_input = NoiseInput::kEdmLogQuarter;
+
+    void validate() const {
+      detail::validate_sigma_data(sigma_data, "BoundaryConsistency::Options");
+      detail::require(
+          std::isfinite(epsilon) && epsilon > 0.0,
+          "BoundaryConsistency::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
+    }
+  };
+
+  // Two constructors, not a default argument: Options is incomplete inside the class.
+  explicit BoundaryConsistency(std::shared_ptr<const Network> network)
+      : BoundaryConsistency(std::move(network), Options()) {}
+
+  BoundaryConsistency(std::shared_ptr<const Network> network, const Options& options)
+      : network_(std::move(network)), options_(options) {
+    detail::check_network(network_, "BoundaryConsistency::BoundaryConsistency()");
+    options_.validate();
+  }
+
+  double epsilon() const override { return options_.epsilon; }
+  const Network& network() const { return *network_; }
+  const Options& options() const { return options_; }
+
+ protected:
+  torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
+                         const torch::Tensor& labels) const override {
+    const double sd = options_.sigma_data;
+    const auto shifted = t - options_.epsilon;
+    const auto c_skip = (sd * sd) / (shifted.square() + sd * sd);
+    const auto c_out = shifted * sd * (t.square() + sd * sd).rsqrt();
+    const auto c_in = (t.square() + sd * sd).rsqrt();
+    const double scale = options_.noise_input == NoiseInput::kOpenAi ? 250.0 : 0.25;
+    const auto c_noise = detail::noise_input_vector(t.log() * scale, z.size(0));
+    return c_skip * z + c_out * network_->forward(c_in * z, c_noise, labels);
+  }
+
+ private:
+  std::shared_ptr<const Network> network_;
+  Options options_;
+};
+
+}  // namespace mapinverse
