@@ -3,7 +3,7 @@
 // PSNR/SSIM per mask and solver, and writes a figure grid (rows: masks; columns:
 // original, masked, MAP-GA(D), PGDM).
 //
-//   inpaint_demo [--images 4] [--out out] [--prior models/fmnist_gmm.pt] [--threads 2]
+//   inpaint_demo [--images 4] [--out out] [--prior models/fmnist_gmm.pt] [--threads 1]
 
 #include <chrono>
 #include <filesystem>
@@ -44,10 +44,10 @@ int main(int argc, char** argv) {
                                     {"out", "out"},
                                     {"prior", "models/fmnist_gmm.pt"},
                                     {"data", kFashionMnistDirectory},
-                                    {"threads", "2"}});
+                                    {"threads", "1"}});
     torch::set_num_threads(static_cast<int>(args.integer("threads")));
     const int64_t count = args.integer("images");
-    detail::require(count >= 1 && count <= 64, "--images = {}: expected 1 to 64", count);
+    mapinverse::detail::require(count >= 1 && count <= 64, "--images = {}: expected 1 to 64", count);
     const auto start = std::chrono::steady_clock::now();
 
     const auto prior = load_or_fit_prior(args.text("prior"), args.text("data"));
