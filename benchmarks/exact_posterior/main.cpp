@@ -137,10 +137,10 @@ void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& r
 
   std::vector<std::shared_ptr<const Solver>> samplers;
   Pgdm::Options pgdm;
-  pgdm.num_steps = settings.quick ? 50 : 100;
+  pgdm.schedule.num_steps = settings.quick ? 50 : 100;
   samplers.push_back(std::make_shared<Pgdm>(models, pgdm));
   Dps::Options dps;
-  dps.num_steps = settings.quick ? 200 : 1000;
+  dps.schedule.num_steps = settings.quick ? 200 : 1000;
   dps.zeta = 0.3;
   samplers.push_back(std::make_shared<Dps>(models, dps));
   if (suite.sigma_y > kEpsilon) {

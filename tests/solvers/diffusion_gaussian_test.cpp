@@ -75,7 +75,7 @@ TEST_CASE("PGDM with sigma_d = s samples the exact posterior of a Gaussian prior
   // (11% low at 100; computed from the step recursion).
   const GaussianPosterior fixture;
   Pgdm::Options options;
-  options.num_steps = 500;
+  options.schedule.num_steps = 500;
   options.sigma_d = std::sqrt(kVariance);
   const auto summary = Pgdm(fixture.models, options).solve(fixture.problem());
   const auto samples = summary.estimate;
@@ -94,11 +94,11 @@ TEST_CASE("PGDM and DPS sample sets are closer to the exact posterior than the p
   const double floor = sliced_wasserstein(flat(fixture.exact_samples(103)), exact);
 
   Pgdm::Options pgdm;
-  pgdm.num_steps = 50;
+  pgdm.schedule.num_steps = 50;
   const double pgdm_distance =
       sliced_wasserstein(flat(Pgdm(fixture.models, pgdm).solve(fixture.problem()).estimate), exact);
   Dps::Options dps;
-  dps.num_steps = 200;
+  dps.schedule.num_steps = 200;
   dps.zeta = 0.3;
   const double dps_distance =
       sliced_wasserstein(flat(Dps(fixture.models, dps).solve(fixture.problem()).estimate), exact);
@@ -111,7 +111,7 @@ TEST_CASE("PGDM and DPS sample sets are closer to the exact posterior than the p
 TEST_CASE("the renoise update and DDIM(eta = 0) are available to PGDM") {
   const GaussianPosterior fixture;
   Pgdm::Options options;
-  options.num_steps = 30;
+  options.schedule.num_steps = 30;
   options.step.update = ReverseUpdate::kRenoise;
   const auto renoised = Pgdm(fixture.models, options).solve(fixture.problem()).estimate;
   CHECK(max_abs(renoised.mean(0, true) - fixture.posterior_mean()) < 0.1);
@@ -150,9 +150,9 @@ TEST_CASE("the same seed gives bit-identical PGDM, DPS and MAP-GA-PGDM results")
   const GaussianPosterior fixture;
   auto problem = fixture.problem();
   Pgdm::Options pgdm;
-  pgdm.num_steps = 5;
+  pgdm.schedule.num_steps = 5;
   Dps::Options dps;
-  dps.num_steps = 5;
+  dps.schedule.num_steps = 5;
   MapGaPgdm::Options map_ga_pgdm;
   map_ga_pgdm.num_time_steps = 2;
   map_ga_pgdm.num_iter = 2;
@@ -191,8 +191,8 @@ TEST_CASE("unconditional samplers draw from the prior") {
 TEST_CASE("reverse-diffusion solvers validate their options") {
   const GaussianPosterior fixture;
   Pgdm::Options pgdm;
-  pgdm.num_steps = 0;
-  CHECK_THROWS_WITH(Pgdm(fixture.models, pgdm), Contains("Pgdm::Options::num_steps = 0"));
+  pgdm.schedule.num_steps = 0;
+  CHECK_THROWS_WITH(Pgdm(fixture.models, pgdm), Contains("Pgdm::Options::schedule.num_steps = 0"));
   pgdm = Pgdm::Options{};
   pgdm.step.eta = 2.0;
   CHECK_THROWS_WITH(Pgdm(fixture.models, pgdm), Contains("eta = 2"));

@@ -78,10 +78,10 @@ TEST_CASE("PGDM and DPS on a Gaussian mixture: closer to the exact posterior tha
         sliced_wasserstein(fixture.prior->sample(kSamples, generator), reference);
 
     Pgdm::Options pgdm;
-    pgdm.num_steps = 100;
+    pgdm.schedule.num_steps = 100;
     const auto pgdm_samples = Pgdm(fixture.models(), pgdm).solve(fixture.problem(kSamples)).estimate;
     Dps::Options dps;
-    dps.num_steps = 200;
+    dps.schedule.num_steps = 200;
     dps.zeta = 0.3;
     const auto dps_samples = Dps(fixture.models(), dps).solve(fixture.problem(kSamples)).estimate;
     const double pgdm_distance = sliced_wasserstein(pgdm_samples, reference);

@@ -74,9 +74,9 @@ TEST_CASE("non-linear operators are solved through their linearisation") {
   map_ga.num_time_steps = 8;
   map_ga.num_iter = 10;
   Pgdm::Options pgdm;
-  pgdm.num_steps = 50;
+  pgdm.schedule.num_steps = 50;
   Dps::Options dps;
-  dps.num_steps = 100;
+  dps.schedule.num_steps = 100;
   dps.zeta = 0.1;
   const std::vector<std::shared_ptr<const Solver>> solvers = {
       std::make_shared<MapGa>(models, map_ga), std::make_shared<Pgdm>(models, pgdm),

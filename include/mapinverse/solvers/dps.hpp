@@ -23,18 +23,15 @@ namespace mapinverse {
 class Dps final : public Solver {
  public:
   struct Options {
-    /// Reverse steps (DPS uses 1000 ancestral steps).
-    int64_t num_steps = 1000;
-    double t_max = kTimeMax;
-    double t_min = kEpsilon;
-    double rho = 7.0;
+    /// Reverse steps and their times (DPS uses 1000 ancestral steps).
+    ReverseSchedule schedule{1000};
     /// Step size zeta' (DPS: 1.0 for inpainting; 0.1-1 in general).
     double zeta = 1.0;
     /// Unconditional step; eta = 1 is ancestral sampling as in DPS.
     ReverseStepOptions step;
 
     void validate() const {
-      detail::validate_reverse_schedule("Dps::Options", num_steps, t_max, t_min, rho);
+      schedule.validate("Dps::Options::schedule");
       detail::require(std::isfinite(zeta) && zeta >= 0.0,
                       "Dps::Options::zeta = {}. Violated constraint: zeta >= 0", zeta);
       step.validate("Dps::Options::step");
@@ -54,11 +51,10 @@ class Dps final : public Solver {
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override {
     problem.validate();
-    detail::SolveRecorder recorder(name(), callbacks, options_.num_steps);
+    detail::SolveRecorder recorder(name(), callbacks, options_.schedule.num_steps);
     auto generator = make_generator(problem.seed);
     const auto& schedule = *models_.denoiser->schedule();
-    const auto times =
-        detail::reverse_times(options_.num_steps, options_.t_max, options_.t_min, options_.rho);
+    const auto times = options_.schedule.times();
     const double sigma_floor = schedule.sigma(times.back());
     auto x = schedule.sigma(times.front()) *
              randn(problem.batch_shape(), problem.measurement.options(), generator);

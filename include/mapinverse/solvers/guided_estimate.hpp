@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "mapinverse/core/time_steps.hpp"
 #include "mapinverse/models/denoiser.hpp"
 #include "mapinverse/solvers/data_term.hpp"
 #include "mapinverse/solvers/solver.hpp"
@@ -30,29 +29,6 @@ inline GuidedEstimate guided_estimate(const Denoiser& denoiser, const Problem& p
   const auto guidance = torch::autograd::grad({estimate}, {input}, {data.gradient})[0];
   recorder.count_vjps(denoiser.network_calls_per_evaluation());
   return {estimate.detach(), guidance.detach(), std::move(data)};
-}
-
-/// Karras steps tau_n ... tau_0 for a reverse diffusion of `num_steps` steps.
-inline std::vector<double> reverse_times(int64_t num_steps, double t_max, double t_min, double rho) {
-  TimeSteps::Options grid;
-  grid.num_steps = num_steps + 1;
-  grid.t_max = t_max;
-  grid.t_min = t_min;
-  grid.rho = rho;
-  return TimeSteps(grid).values();
-}
-
-/// Validation shared by the reverse-diffusion solvers' Options.
-inline void validate_reverse_schedule(const char* owner, int64_t num_steps, double t_max,
-                                      double t_min, double rho) {
-  require(num_steps >= 1, "{}::num_steps = {}. Violated constraint: num_steps >= 1", owner,
-          num_steps);
-  require(std::isfinite(t_min) && t_min > 0.0, "{}::t_min = {}. Violated constraint: t_min > 0",
-          owner, t_min);
-  require(std::isfinite(t_max) && t_max > t_min,
-          "{}::t_max = {}. Violated constraint: t_max > t_min = {}", owner, t_max, t_min);
-  require(std::isfinite(rho) && rho > 0.0, "{}::rho = {}. Violated constraint: rho > 0", owner,
-          rho);
 }
 
 }  // namespace mapinverse::detail

@@ -57,9 +57,9 @@ class MapGaPgdm final : public Solver {
     /// The PGDM stage's options, starting at time sigma_y (EDM schedule sigma(t) = t).
     Pgdm::Options pgdm_options(double start_time) const {
       Pgdm::Options options;
-      options.num_steps = pgdm_steps;
-      options.t_max = start_time;
-      options.rho = rho;
+      options.schedule.num_steps = pgdm_steps;
+      options.schedule.t_max = start_time;
+      options.schedule.rho = rho;
       options.sigma_d = sigma_d;
       options.step.update = ReverseUpdate::kRenoise;
       return options;

@@ -23,20 +23,16 @@ namespace mapinverse {
 class Pgdm final : public Solver {
  public:
   struct Options {
-    /// Reverse steps (PGDM's own experiments use 100).
-    int64_t num_steps = 100;
-    /// First and last time of the reverse diffusion.
-    double t_max = kTimeMax;
-    double t_min = kEpsilon;
-    double rho = 7.0;
+    /// Reverse steps and their times (PGDM's own experiments use 100 steps).
+    ReverseSchedule schedule;
     /// sigma_d in r_t^2; PGDM's choice for data in [-1, 1] is 1.
     double sigma_d = 1.0;
     ReverseStepOptions step;
-    /// If defined, x starts at start_image + sigma(t_max) xi (a warm start, as in Alg. 3).
+    /// If defined, x starts at start_image + sigma(schedule.t_max) xi (a warm start, as in Alg. 3).
     torch::Tensor start_image;
 
     void validate() const {
-      detail::validate_reverse_schedule("Pgdm::Options", num_steps, t_max, t_min, rho);
+      schedule.validate("Pgdm::Options::schedule");
       detail::require(std::isfinite(sigma_d) && sigma_d > 0.0,
                       "Pgdm::Options::sigma_d = {}. Violated constraint: sigma_d > 0", sigma_d);
       step.validate("Pgdm::Options::step");
@@ -56,21 +52,20 @@ class Pgdm final : public Solver {
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override {
     problem.validate();
-    detail::SolveRecorder recorder(name(), callbacks, options_.num_steps);
+    detail::SolveRecorder recorder(name(), callbacks, options_.schedule.num_steps);
     auto generator = make_generator(problem.seed);
     const auto& schedule = *models_.denoiser->schedule();
-    auto x = schedule.sigma(options_.t_max) *
+    auto x = schedule.sigma(options_.schedule.t_max) *
              randn(problem.batch_shape(), problem.measurement.options(), generator);
     if (options_.start_image.defined()) x = x + options_.start_image.to(x.options());
     return recorder.finish(run(problem, x, recorder, generator));
   }
 
-  /// The reverse diffusion from x at time t_max on a validated problem.
+  /// The reverse diffusion from x at time schedule.t_max on a validated problem.
   torch::Tensor run(const Problem& problem, torch::Tensor x, detail::SolveRecorder& recorder,
                     torch::Generator& generator) const {
     const auto& schedule = *models_.denoiser->schedule();
-    const auto times =
-        detail::reverse_times(options_.num_steps, options_.t_max, options_.t_min, options_.rho);
+    const auto times = options_.schedule.times();
     const double sigma_floor = schedule.sigma(times.back());
     const double variance_y = problem.sigma_y * problem.sigma_y;
     const double variance_d = options_.sigma_d * options_.sigma_d;

@@ -1,11 +1,14 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include <torch/torch.h>
 
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
+#include "mapinverse/core/time_steps.hpp"
 
 namespace mapinverse {
 
@@ -20,6 +23,32 @@ enum class ReverseUpdate {
   /// Fresh noise around the estimate (paper Alg. 3, PGDM part):
   /// x_s = x_hat + sqrt(sigma_s^2 - sigma_floor^2) xi.
   kRenoise,
+};
+
+/// The time grid of a reverse diffusion: `num_steps` steps on the Karras grid
+/// (Karras et al. 2022, eq. 5) from t_max down to t_min.
+struct ReverseSchedule {
+  int64_t num_steps = 100;
+  double t_max = kTimeMax;
+  double t_min = kEpsilon;
+  double rho = 7.0;
+
+  /// `owner` names the options struct in messages, e.g. "Pgdm::Options::schedule".
+  void validate(const char* owner) const {
+    detail::require(num_steps >= 1, "{}.num_steps = {}. Violated constraint: num_steps >= 1",
+                    owner, num_steps);
+    detail::require(std::isfinite(t_min) && t_min > 0.0,
+                    "{}.t_min = {}. Violated constraint: t_min > 0", owner, t_min);
+    detail::require(std::isfinite(t_max) && t_max > t_min,
+                    "{}.t_max = {}. Violated constraint: t_max > t_min = {}", owner, t_max, t_min);
+    detail::require(std::isfinite(rho) && rho > 0.0, "{}.rho = {}. Violated constraint: rho > 0",
+                    owner, rho);
+  }
+
+  /// tau_n ... tau_0: num_steps + 1 decreasing times.
+  std::vector<double> times() const {
+    return TimeSteps({num_steps + 1, t_max, t_min, rho}).values();
+  }
 };
 
 struct ReverseStepOptions {

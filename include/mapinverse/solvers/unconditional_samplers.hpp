@@ -38,17 +38,8 @@ struct SampleRequest {
 /// Costs 2 num_steps - 1 denoiser calls.
 class EdmHeunSampler {
  public:
-  struct Options {
-    int64_t num_steps = 18;
-    double t_max = kTimeMax;
-    double t_min = kEpsilon;
-    double rho = 7.0;
-
-    void validate() const {
-      TimeSteps::Options grid{num_steps, t_max, t_min, rho};
-      grid.validate();
-    }
-  };
+  /// The noise levels before the final 0: EDM's defaults, 18 points from 80 to 0.002.
+  using Options = TimeSteps::Options;
 
   explicit EdmHeunSampler(std::shared_ptr<const Denoiser> denoiser)
       : EdmHeunSampler(std::move(denoiser), Options{}) {}
@@ -66,7 +57,7 @@ class EdmHeunSampler {
     torch::NoGradGuard no_grad;
     auto generator = make_generator(request.seed);
     const auto& schedule = *denoiser_->schedule();
-    auto sigmas = TimeSteps({options_.num_steps, options_.t_max, options_.t_min, options_.rho}).values();
+    auto sigmas = TimeSteps(options_).values();
     for (auto& value : sigmas) value = schedule.sigma(value);
     sigmas.push_back(0.0);
     auto x = sigmas.front() * randn(request.batch_shape(), request.options, generator);
