@@ -197,11 +197,11 @@ void print_table(const std::vector<Row>& rows) {
              "log-post gap median | gap best | residual | NFE | s |\n"
              "|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& row : rows) {
-    fmt::print("| {} | {} | {} | {:.4f} | {:.4f} | {} | {} | {} | {:.4f} | {:.0f} | {:.2f} |\n",
+    fmt::print("| {} | {} | {} | {:.4f} | {:.4f} | {} | {} | {} | {:.4g} | {:.0f} | {:.2f} |\n",
                row.problem, row.solver, format_optional(row.sliced_wasserstein), row.floor,
                row.prior_distance, format_optional(row.mean_error),
-               format_optional(row.map_gap_median, "{:.3f}"),
-               format_optional(row.map_gap_best, "{:.3f}"), row.residual, row.nfe_per_sample,
+               format_optional(row.map_gap_median, "{:.3g}"),
+               format_optional(row.map_gap_best, "{:.3g}"), row.residual, row.nfe_per_sample,
                row.seconds);
   }
 }

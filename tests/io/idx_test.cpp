@@ -6,31 +6,16 @@
 // torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "mapinverse/io/idx.hpp"
+#include "support/temporary_directory.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using mapinverse::FashionMnistSplit;
-
-/// A scratch directory, removed with everything in it when the test ends.
-class ScratchDirectory {
- public:
-  explicit ScratchDirectory(const std::string& name)
-      : path_(fs::temp_directory_path() /
-              ("mapinverse_idx_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDirectory() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using mapinverse::testing::TemporaryDirectory;
 
 void append_big_endian(std::vector<uint8_t>& bytes, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8)
@@ -61,7 +46,7 @@ const std::vector<uint8_t> kPixels = {0, 51, 102, 153, 204, 255, 255, 0, 0, 0, 0
 }  // namespace
 
 TEST_CASE("read_idx_images decodes an IDX3 file to [-1, 1]", "[io][idx]") {
-  ScratchDirectory dir("images");
+  const TemporaryDirectory dir("idx_images");
   const auto path = write_gz(dir.path() / "images.gz", idx_bytes(0x803, {2, 2, 3}, kPixels));
   const auto images = mapinverse::read_idx_images(path);
   REQUIRE(images.sizes() == torch::IntArrayRef({2, 1, 2, 3}));
@@ -75,7 +60,7 @@ TEST_CASE("read_idx_images decodes an IDX3 file to [-1, 1]", "[io][idx]") {
 }
 
 TEST_CASE("read_idx_labels decodes an IDX1 file to int64", "[io][idx]") {
-  ScratchDirectory dir("labels");
+  const TemporaryDirectory dir("idx_labels");
   const auto path = write_gz(dir.path() / "labels.gz", idx_bytes(0x801, {4}, {7, 0, 9, 3}));
   const auto labels = mapinverse::read_idx_labels(path);
   REQUIRE(labels.scalar_type() == torch::kInt64);
@@ -83,7 +68,7 @@ TEST_CASE("read_idx_labels decodes an IDX1 file to int64", "[io][idx]") {
 }
 
 TEST_CASE("IDX readers reject malformed files with messages naming the file", "[io][idx]") {
-  ScratchDirectory dir("malformed");
+  const TemporaryDirectory dir("idx_malformed");
   using Catch::Matchers::Contains;
 
   SECTION("wrong magic number") {
@@ -123,7 +108,7 @@ TEST_CASE("IDX readers reject malformed files with messages naming the file", "[
 }
 
 TEST_CASE("read_fashion_mnist points at the Debian package when files are missing", "[io][idx]") {
-  ScratchDirectory dir("no_dataset");
+  const TemporaryDirectory dir("idx_no_dataset");
   using Catch::Matchers::Contains;
   CHECK_THROWS_WITH(mapinverse::read_fashion_mnist(dir.path().string(), FashionMnistSplit::kTest),
                     Contains("t10k-images-idx3-ubyte.gz") && Contains("dataset-fashion-mnist") &&
@@ -131,7 +116,7 @@ TEST_CASE("read_fashion_mnist points at the Debian package when files are missin
 }
 
 TEST_CASE("read_fashion_mnist checks that images and labels agree", "[io][idx]") {
-  ScratchDirectory dir("mismatch");
+  const TemporaryDirectory dir("idx_mismatch");
   write_gz(dir.path() / "train-images-idx3-ubyte.gz", idx_bytes(0x803, {2, 2, 3}, kPixels));
   write_gz(dir.path() / "train-labels-idx1-ubyte.gz", idx_bytes(0x801, {3}, {1, 2, 3}));
   CHECK_THROWS_WITH(

@@ -10,17 +10,15 @@
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/models/gaussian_mixture_fit.hpp"
+#include "support/eigen_tensors.hpp"
+#include "support/invalid_argument.hpp"
+#include "support/random_tensors.hpp"
 
 using namespace mapinverse;
+using namespace mapinverse::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-const auto kDouble = torch::TensorOptions().dtype(torch::kFloat64);
-
-double max_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).abs().max().item<double>();
-}
 
 /// 1200 + 2800 points of two Gaussians in n = 4, far apart (20 standard deviations), as
 /// [N,1,2,2]; the first 1200 rows come from the first component.
@@ -45,9 +43,7 @@ struct TwoClusters {
 
   /// Rows [begin, begin + count) of the data as an Eigen matrix [count, 4].
   Eigen::MatrixXd cluster(int64_t begin, int64_t count) const {
-    const auto rows = data.reshape({-1, 4}).narrow(0, begin, count).contiguous();
-    return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-        rows.data_ptr<double>(), count, 4);
+    return to_matrix(data.reshape({-1, 4}).narrow(0, begin, count));
   }
 };
 
@@ -56,24 +52,19 @@ int64_t nearest_component(const GaussianMixturePrior& fitted, const torch::Tenso
   return (fitted.parameters().means - mean).square().sum(1).argmin().item<int64_t>();
 }
 
-template <typename Action>
-std::string invalid_argument_message(Action&& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& error) {
-    return error.what();
-  }
-  return "no std::invalid_argument thrown";
+/// FitOptions with `num_components` and `rank` set and every other field at its default.
+FitOptions fit_options(int64_t num_components, int64_t rank) {
+  FitOptions options;
+  options.num_components = num_components;
+  options.rank = rank;
+  return options;
 }
 
 }  // namespace
 
 TEST_CASE("fit_gaussian_mixture recovers two separated clusters") {
   const TwoClusters clusters;
-  FitOptions options;
-  options.num_components = 2;
-  options.rank = 2;
-  const auto fitted = fit_gaussian_mixture(clusters.data, options);
+  const auto fitted = fit_gaussian_mixture(clusters.data, fit_options(2, 2));
   REQUIRE(fitted->num_components() == 2);
   REQUIRE(fitted->rank() == 2);
   CHECK(fitted->event_shape() == std::vector<int64_t>{1, 2, 2});
@@ -120,10 +111,7 @@ TEST_CASE("fit_gaussian_mixture recovers two separated clusters") {
 
 TEST_CASE("fit_gaussian_mixture with rank >= n fits full covariances") {
   const TwoClusters clusters;
-  FitOptions options;
-  options.num_components = 2;
-  options.rank = 10;
-  const auto fitted = fit_gaussian_mixture(clusters.data, options);
+  const auto fitted = fit_gaussian_mixture(clusters.data, fit_options(2, 10));
   REQUIRE(fitted->rank() == 4);
   const auto covariances = fitted->component_covariances();
   const Eigen::MatrixXd points = clusters.cluster(0, TwoClusters::kFirst);
@@ -139,9 +127,7 @@ TEST_CASE("fit_gaussian_mixture with rank >= n fits full covariances") {
 
 TEST_CASE("fit_gaussian_mixture floors variances and is deterministic") {
   const TwoClusters clusters;
-  FitOptions options;
-  options.num_components = 3;
-  options.rank = 1;
+  auto options = fit_options(3, 1);
   options.min_variance = 2.0;
   options.seed = 5;
   const auto first = fit_gaussian_mixture(clusters.data, options);

@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -14,57 +13,16 @@
 #include "mapinverse/models/gaussian_mixture_posterior.hpp"
 #include "mapinverse/operators/dense_matrix.hpp"
 #include "mapinverse/operators/inpainting.hpp"
+#include "support/eigen_tensors.hpp"
+#include "support/invalid_argument.hpp"
+#include "support/mixtures.hpp"
+#include "support/random_tensors.hpp"
 
 using namespace mapinverse;
+using namespace mapinverse::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-const auto kDouble = torch::TensorOptions().dtype(torch::kFloat64);
-
-double max_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).abs().max().item<double>();
-}
-
-Eigen::VectorXd to_vector(const torch::Tensor& tensor) {
-  const auto flat = tensor.to(torch::kFloat64).contiguous().reshape({-1});
-  return Eigen::Map<const Eigen::VectorXd>(flat.data_ptr<double>(), flat.numel());
-}
-
-Eigen::MatrixXd to_matrix(const torch::Tensor& tensor) {
-  const auto values = tensor.to(torch::kFloat64).contiguous();
-  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-      values.data_ptr<double>(), values.size(0), values.size(1));
-}
-
-torch::Tensor to_tensor(const Eigen::MatrixXd& matrix) {
-  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = matrix;
-  return torch::from_blob(const_cast<double*>(row_major.data()), {matrix.rows(), matrix.cols()},
-                          torch::kFloat64)
-      .clone();
-}
-
-torch::Tensor to_tensor(const Eigen::VectorXd& vector) {
-  return torch::from_blob(const_cast<double*>(vector.data()), {vector.size()}, torch::kFloat64)
-      .clone();
-}
-
-/// log N(value; mean, covariance) by a Cholesky factorisation.
-double log_normal(const Eigen::VectorXd& value, const Eigen::VectorXd& mean,
-                  const Eigen::MatrixXd& covariance) {
-  const Eigen::LLT<Eigen::MatrixXd> llt(covariance);
-  const Eigen::VectorXd whitened = llt.matrixL().solve(value - mean);
-  const double log_det = 2.0 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
-  return -0.5 * (static_cast<double>(value.size()) * std::log(2.0 * M_PI) + log_det +
-                 whitened.squaredNorm());
-}
-
-double log_sum_exp(const std::vector<double>& values) {
-  const double top = *std::max_element(values.begin(), values.end());
-  double total = 0.0;
-  for (double value : values) total += std::exp(value - top);
-  return top + std::log(total);
-}
 
 /// Textbook Gaussian conditioning of every component on y = H x + N(0, sigma_y^2 I),
 /// written with Eigen from the prior's dense covariances (sigma_y = 0 included).
@@ -117,21 +75,13 @@ struct ReferencePosterior {
 
 /// Three components with full random covariances in n = 6, event shape [1,2,3].
 std::shared_ptr<const GaussianMixturePrior> mixture() {
-  auto generator = make_generator(21);
-  const int64_t k = 3;
-  const int64_t n = 6;
-  const auto factors = randn({k, n, n}, kDouble, generator);
-  const auto covariances =
-      torch::matmul(factors, factors.transpose(1, 2)) / n + 0.3 * torch::eye(n, kDouble);
-  return GaussianMixturePrior::from_full_covariances(torch::tensor({0.25, 0.45, 0.3}, kDouble),
-                                                     1.5 * randn({k, n}, kDouble, generator),
-                                                     covariances, {1, 2, 3});
+  return random_full_mixture({0.25, 0.45, 0.3}, /*n=*/6, /*jitter=*/0.3,
+                             /*mean_scale=*/1.5, /*seed=*/21, {1, 2, 3});
 }
 
 /// A random m x n matrix (fixed by `seed`).
 Eigen::MatrixXd random_matrix(int64_t m, int64_t n, uint64_t seed) {
-  auto generator = make_generator(seed);
-  return to_matrix(randn({m, n}, kDouble, generator));
+  return to_matrix(normal({m, n}, seed));
 }
 
 /// y = H x_true + sigma_y noise for x_true drawn from the prior.
@@ -151,16 +101,6 @@ Eigen::MatrixXd selection_matrix() {
   Eigen::MatrixXd h = Eigen::MatrixXd::Zero(3, 6);
   h(0, 0) = h(1, 2) = h(2, 5) = 1.0;
   return h;
-}
-
-template <typename Action>
-std::string invalid_argument_message(Action&& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& error) {
-    return error.what();
-  }
-  return "no std::invalid_argument thrown";
 }
 
 }  // namespace

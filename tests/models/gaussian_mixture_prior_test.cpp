@@ -1,9 +1,4 @@
-#include <unistd.h>
-
-#include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <memory>
@@ -17,31 +12,17 @@
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
+#include "support/eigen_tensors.hpp"
+#include "support/invalid_argument.hpp"
+#include "support/mixtures.hpp"
+#include "support/random_tensors.hpp"
+#include "support/temporary_directory.hpp"
 
 using namespace mapinverse;
+using namespace mapinverse::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-double max_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).abs().max().item<double>();
-}
-
-Eigen::VectorXd to_vector(const torch::Tensor& tensor) {
-  const auto flat = tensor.to(torch::kFloat64).contiguous().reshape({-1});
-  return Eigen::Map<const Eigen::VectorXd>(flat.data_ptr<double>(), flat.numel());
-}
-
-Eigen::MatrixXd to_matrix(const torch::Tensor& tensor) {
-  const auto values = tensor.to(torch::kFloat64).contiguous();
-  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-      values.data_ptr<double>(), values.size(0), values.size(1));
-}
-
-torch::Tensor to_tensor(const Eigen::VectorXd& vector) {
-  return torch::from_blob(const_cast<double*>(vector.data()), {vector.size()}, torch::kFloat64)
-      .clone();
-}
 
 /// A Gaussian mixture written with Eigen directly from its dense covariances: the
 /// reference the library's eigen-form computations are checked against.
@@ -62,26 +43,15 @@ struct ReferenceMixture {
 
   /// log pi_k + log N(x; mu_k, Sigma_k + sigma^2 I) for every k.
   std::vector<double> log_joint(const Eigen::VectorXd& x, double sigma) const {
-    const auto n = static_cast<double>(x.size());
     std::vector<double> values;
     for (size_t k = 0; k < weights.size(); ++k) {
-      const Eigen::MatrixXd noisy =
-          covariances[k] + sigma * sigma * Eigen::MatrixXd::Identity(x.size(), x.size());
-      const Eigen::LLT<Eigen::MatrixXd> llt(noisy);
-      const Eigen::VectorXd whitened = llt.matrixL().solve(x - means[k]);
-      const double log_det = 2.0 * llt.matrixL().toDenseMatrix().diagonal().array().log().sum();
-      values.push_back(std::log(weights[k]) -
-                       0.5 * (n * std::log(2.0 * M_PI) + log_det + whitened.squaredNorm()));
+      values.push_back(std::log(weights[k]) + log_normal(x, means[k], noisy_covariance(k, sigma)));
     }
     return values;
   }
 
   double log_density(const Eigen::VectorXd& x, double sigma) const {
-    const auto values = log_joint(x, sigma);
-    const double top = *std::max_element(values.begin(), values.end());
-    double total = 0.0;
-    for (double value : values) total += std::exp(value - top);
-    return top + std::log(total);
+    return log_sum_exp(log_joint(x, sigma));
   }
 
   Eigen::VectorXd denoise(const Eigen::VectorXd& x, double sigma) const {
@@ -89,74 +59,57 @@ struct ReferenceMixture {
     const double log_p = log_density(x, sigma);
     Eigen::VectorXd result = Eigen::VectorXd::Zero(x.size());
     for (size_t k = 0; k < weights.size(); ++k) {
-      const Eigen::MatrixXd noisy =
-          covariances[k] + sigma * sigma * Eigen::MatrixXd::Identity(x.size(), x.size());
+      const Eigen::MatrixXd noisy = noisy_covariance(k, sigma);
       result += std::exp(values[k] - log_p) *
                 (means[k] + covariances[k] * noisy.llt().solve(x - means[k]));
     }
     return result;
   }
+
+  /// Sigma_k + sigma^2 I, the covariance of component k after adding noise of level sigma.
+  Eigen::MatrixXd noisy_covariance(size_t k, double sigma) const {
+    const auto n = covariances[k].rows();
+    return covariances[k] + sigma * sigma * Eigen::MatrixXd::Identity(n, n);
+  }
 };
 
 /// Three components in n = 4 with full random covariances.
 std::shared_ptr<const GaussianMixturePrior> full_mixture() {
-  auto generator = make_generator(11);
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-  const int64_t k = 3;
-  const int64_t n = 4;
-  const auto factors = randn({k, n, n}, options, generator);
-  const auto covariances =
-      torch::matmul(factors, factors.transpose(1, 2)) / n + 0.2 * torch::eye(n, options);
-  const auto means = 2.0 * randn({k, n}, options, generator);
-  return GaussianMixturePrior::from_full_covariances(torch::tensor({0.2, 0.5, 0.3}, options), means,
-                                                     covariances);
+  return random_full_mixture({0.2, 0.5, 0.3}, /*n=*/4, /*jitter=*/0.2, /*mean_scale=*/2.0,
+                             /*seed=*/11);
 }
 
 /// Two components in n = 6 of rank 2 plus an isotropic residual, event shape [1,2,3].
 std::shared_ptr<const GaussianMixturePrior> low_rank_mixture() {
   auto generator = make_generator(12);
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-  const auto bases = std::get<0>(torch::linalg_qr(randn({2, 6, 2}, options, generator)));
+  const auto bases = std::get<0>(torch::linalg_qr(randn({2, 6, 2}, kDouble, generator)));
   return std::make_shared<const GaussianMixturePrior>(
-      GaussianMixturePrior::Parameters{torch::tensor({0.6, 0.4}, options),
-                                       randn({2, 6}, options, generator),
+      GaussianMixturePrior::Parameters{torch::tensor({0.6, 0.4}, kDouble),
+                                       randn({2, 6}, kDouble, generator),
                                        bases,
-                                       torch::tensor({{2.0, 0.7}, {1.5, 0.9}}, options),
-                                       torch::tensor({0.1, 0.3}, options),
+                                       torch::tensor({{2.0, 0.7}, {1.5, 0.9}}, kDouble),
+                                       torch::tensor({0.1, 0.3}, kDouble),
                                        {1, 2, 3}});
 }
 
-/// The message of the std::invalid_argument `action` throws.
-/// A path in the temporary directory unique to this process (test runs may overlap).
-std::string temporary_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("mapinverse_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
-template <typename Action>
-std::string invalid_argument_message(Action&& action) {
-  try {
-    action();
-  } catch (const std::invalid_argument& error) {
-    return error.what();
-  }
-  return "no std::invalid_argument thrown";
+/// The shape [count, event_shape...] of a batch of `count` points of `prior`.
+std::vector<int64_t> batch_shape(const GaussianMixturePrior& prior, int64_t count) {
+  std::vector<int64_t> shape{count};
+  shape.insert(shape.end(), prior.event_shape().begin(), prior.event_shape().end());
+  return shape;
 }
 
 }  // namespace
 
 TEST_CASE("GaussianMixturePrior of one isotropic Gaussian matches its closed forms") {
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-  const auto mean = torch::tensor({0.3, -0.2, 0.1, 0.0, 1.0, -1.5}, options).reshape({2, 3});
+  const auto mean = torch::tensor({0.3, -0.2, 0.1, 0.0, 1.0, -1.5}, kDouble).reshape({2, 3});
   const double variance = 0.25;
   const auto prior = GaussianMixturePrior::isotropic(mean, variance);
   REQUIRE(prior->event_shape() == std::vector<int64_t>{2, 3});
   REQUIRE(prior->rank() == 0);
 
-  auto generator = make_generator(1);
-  const auto x = randn({3, 2, 3}, options, generator);
-  const auto sigma = torch::tensor({0.0, 0.5, 3.0}, options);
+  const auto x = normal({3, 2, 3}, 1);
+  const auto sigma = torch::tensor({0.0, 0.5, 3.0}, kDouble);
   const auto noisy_variance = (variance + sigma.square()).reshape({3, 1, 1});
 
   const auto expected_denoised = mean + (x - mean) * variance / noisy_variance;
@@ -171,17 +124,14 @@ TEST_CASE("GaussianMixturePrior of one isotropic Gaussian matches its closed for
   CHECK(max_error(prior->log_density(x, sigma), expected_log_density) < 1e-10);
 
   CHECK(max_error(prior->mean(), mean) < 1e-15);
-  CHECK(max_error(prior->covariance(), variance * torch::eye(6, options)) < 1e-15);
+  CHECK(max_error(prior->covariance(), variance * torch::eye(6, kDouble)) < 1e-15);
 }
 
 TEST_CASE("GaussianMixturePrior log-density and denoiser match a dense Eigen computation") {
   for (const auto& prior : {full_mixture(), low_rank_mixture()}) {
     INFO("rank " << prior->rank() << " of " << prior->dimension());
     const ReferenceMixture reference(*prior);
-    auto generator = make_generator(2);
-    std::vector<int64_t> shape{4};
-    shape.insert(shape.end(), prior->event_shape().begin(), prior->event_shape().end());
-    const auto x = 2.0 * randn(shape, torch::TensorOptions().dtype(torch::kFloat64), generator);
+    const auto x = 2.0 * normal(batch_shape(*prior, 4), 2);
     for (double sigma : {0.0, 0.3, 2.0}) {
       INFO("sigma = " << sigma);
       const auto log_density = prior->log_density(x, sigma);
@@ -202,11 +152,7 @@ TEST_CASE("GaussianMixturePrior denoiser and score satisfy Tweedie's formula") {
   // log_density(): an independent path from the closed-form denoiser and score.
   for (const auto& prior : {full_mixture(), low_rank_mixture()}) {
     INFO("rank " << prior->rank() << " of " << prior->dimension());
-    auto generator = make_generator(3);
-    std::vector<int64_t> shape{3};
-    shape.insert(shape.end(), prior->event_shape().begin(), prior->event_shape().end());
-    const auto x =
-        randn(shape, torch::TensorOptions().dtype(torch::kFloat64), generator).requires_grad_();
+    const auto x = normal(batch_shape(*prior, 3), 3).requires_grad_();
     const auto sigma = torch::tensor({0.05, 0.8, 4.0}, torch::kFloat64);
     const auto gradient = torch::autograd::grad({prior->log_density(x, sigma).sum()}, {x})[0];
     const auto variance = sigma.square().reshape({-1, 1});
@@ -222,9 +168,7 @@ TEST_CASE("GaussianMixturePrior denoiser and score satisfy Tweedie's formula") {
 
 TEST_CASE("GaussianMixturePrior denoiser is differentiable and follows the input's dtype") {
   const auto prior = low_rank_mixture();
-  auto generator = make_generator(4);
-  const auto x = randn({2, 1, 2, 3}, torch::TensorOptions().dtype(torch::kFloat32), generator)
-                     .requires_grad_();
+  const auto x = normal({2, 1, 2, 3}, 4, torch::kFloat32).requires_grad_();
   const auto denoised = prior->denoise(x, 0.5);
   CHECK(denoised.scalar_type() == torch::kFloat32);
   CHECK(denoised.sizes() == x.sizes());
@@ -256,9 +200,7 @@ TEST_CASE("GaussianMixturePrior samples have the mixture's moments and follow th
     auto generator = make_generator(5);
     const int64_t count = 20000;
     const auto samples = prior->sample(count, generator);
-    std::vector<int64_t> shape{count};
-    shape.insert(shape.end(), prior->event_shape().begin(), prior->event_shape().end());
-    REQUIRE(samples.sizes() == torch::IntArrayRef(shape));
+    REQUIRE(samples.sizes() == torch::IntArrayRef(batch_shape(*prior, count)));
     const auto flat = samples.reshape({count, -1});
     const auto covariance = prior->covariance();
     // Standard errors: sqrt(var / N) for the mean, about var sqrt(2 / N) for the covariance;
@@ -284,8 +226,7 @@ TEST_CASE("GaussianMixturePrior low-rank form equals its full-covariance form") 
   const auto full = GaussianMixturePrior::from_full_covariances(
       p.weights, p.means, low_rank->component_covariances(), low_rank->event_shape());
   REQUIRE(full->rank() == 6);
-  auto generator = make_generator(7);
-  const auto x = randn({5, 1, 2, 3}, torch::TensorOptions().dtype(torch::kFloat64), generator);
+  const auto x = normal({5, 1, 2, 3}, 7);
   CHECK(max_error(low_rank->log_density(x, 0.4), full->log_density(x, 0.4)) < 1e-10);
   CHECK(max_error(low_rank->denoise(x, 0.4), full->denoise(x, 0.4)) < 1e-10);
   CHECK(max_error(low_rank->component_precisions(),
@@ -311,10 +252,10 @@ TEST_CASE("GaussianMixturePrior modes are stationary points of the density") {
 
 TEST_CASE("GaussianMixturePrior saves and loads its parameters") {
   const auto prior = low_rank_mixture();
-  const auto path = temporary_path("gaussian_mixture_prior.pt");
+  const TemporaryDirectory directory("gaussian_mixture_prior_save");
+  const auto path = directory.file("gaussian_mixture_prior.pt");
   prior->save(path);
   const auto loaded = GaussianMixturePrior::load(path);
-  std::remove(path.c_str());
   CHECK(loaded->event_shape() == prior->event_shape());
   CHECK(torch::equal(loaded->parameters().weights, prior->parameters().weights));
   CHECK(torch::equal(loaded->parameters().means, prior->parameters().means));
@@ -325,31 +266,29 @@ TEST_CASE("GaussianMixturePrior saves and loads its parameters") {
 }
 
 TEST_CASE("GaussianMixturePrior::load() names the file it cannot use") {
-  const auto missing = temporary_path("no_such_mixture.pt");
+  const TemporaryDirectory directory("gaussian_mixture_prior_load");
+  const auto missing = directory.file("no_such_mixture.pt");
   CHECK_THROWS_WITH(GaussianMixturePrior::load(missing), Contains(missing));
 
-  const auto corrupt = temporary_path("corrupt_mixture.pt");
+  const auto corrupt = directory.file("corrupt_mixture.pt");
   std::ofstream(corrupt) << "not a tensor archive";
   CHECK_THROWS_WITH(GaussianMixturePrior::load(corrupt), Contains(corrupt));
-  std::remove(corrupt.c_str());
 
-  const auto incomplete = temporary_path("incomplete_mixture.pt");
+  const auto incomplete = directory.file("incomplete_mixture.pt");
   torch::serialize::OutputArchive archive;
   archive.write("weights", torch::ones({1}, torch::kFloat64));
   archive.save_to(incomplete);
   CHECK_THROWS_WITH(GaussianMixturePrior::load(incomplete),
                     Contains(incomplete) && Contains("means"));
-  std::remove(incomplete.c_str());
 }
 
 TEST_CASE("GaussianMixturePrior rejects invalid parameters naming the field") {
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
   const auto valid = [&] {
-    return GaussianMixturePrior::Parameters{torch::tensor({0.5, 0.5}, options),
-                                            torch::zeros({2, 3}, options),
-                                            torch::eye(3, 1, options).expand({2, 3, 1}).clone(),
-                                            torch::ones({2, 1}, options),
-                                            torch::ones({2}, options),
+    return GaussianMixturePrior::Parameters{torch::tensor({0.5, 0.5}, kDouble),
+                                            torch::zeros({2, 3}, kDouble),
+                                            torch::eye(3, 1, kDouble).expand({2, 3, 1}).clone(),
+                                            torch::ones({2, 1}, kDouble),
+                                            torch::ones({2}, kDouble),
                                             {}};
   };
   const auto construct = [](GaussianMixturePrior::Parameters p) {
@@ -358,32 +297,32 @@ TEST_CASE("GaussianMixturePrior rejects invalid parameters naming the field") {
   REQUIRE_NOTHROW(GaussianMixturePrior(valid()));
 
   auto p = valid();
-  p.weights = torch::tensor({-0.5, 1.5}, options);
+  p.weights = torch::tensor({-0.5, 1.5}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("weights >= 0"));
   p = valid();
-  p.weights = torch::tensor({0.5, 0.6}, options);
+  p.weights = torch::tensor({0.5, 0.6}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("summing to 1"));
   p = valid();
-  p.weights = torch::tensor({1.0}, options);
+  p.weights = torch::tensor({1.0}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("weights of shape [2]"));
   p = valid();
-  p.means = torch::zeros({2, 3, 1}, options);
+  p.means = torch::zeros({2, 3, 1}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("means of shape [K,n]"));
   p = valid();
-  p.bases = torch::ones({2, 3, 1}, options);
+  p.bases = torch::ones({2, 3, 1}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("orthonormal"));
   p = valid();
-  p.bases = torch::zeros({2, 4, 1}, options);
+  p.bases = torch::zeros({2, 4, 1}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("bases of shape [2,3,r]"));
   p = valid();
-  p.eigenvalues = torch::zeros({2, 1}, options);
+  p.eigenvalues = torch::zeros({2, 1}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("eigenvalues > 0"));
   p = valid();
-  p.residual_variances = torch::tensor({1.0, -1.0}, options);
+  p.residual_variances = torch::tensor({1.0, -1.0}, kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("residual_variances > 0"));
   p = valid();
   p.means = torch::tensor({{0.0, std::numeric_limits<double>::quiet_NaN(), 0.0}, {0.0, 0.0, 0.0}},
-                          options);
+                          kDouble);
   CHECK_THAT(invalid_argument_message(construct(p)), Contains("means contains NaN"));
   p = valid();
   p.event_shape = {2, 2};
@@ -391,38 +330,37 @@ TEST_CASE("GaussianMixturePrior rejects invalid parameters naming the field") {
 
   CHECK_THAT(invalid_argument_message([&] {
                GaussianMixturePrior::from_full_covariances(
-                   torch::ones({1}, options), torch::zeros({1, 2}, options),
-                   torch::tensor({{{1.0, 2.0}, {2.0, 1.0}}}, options));
+                   torch::ones({1}, kDouble), torch::zeros({1, 2}, kDouble),
+                   torch::tensor({{{1.0, 2.0}, {2.0, 1.0}}}, kDouble));
              }),
              Contains("positive definite"));
   CHECK_THAT(invalid_argument_message(
-                 [&] { GaussianMixturePrior::isotropic(torch::zeros({3}, options), -1.0); }),
+                 [&] { GaussianMixturePrior::isotropic(torch::zeros({3}, kDouble), -1.0); }),
              Contains("variance = -1"));
 }
 
 TEST_CASE("GaussianMixturePrior rejects inputs of the wrong shape or noise level") {
   const auto prior = low_rank_mixture();
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
   CHECK_THAT(invalid_argument_message([&] {
-               prior->denoise(torch::zeros({2, 6}, options), 0.1);
+               prior->denoise(torch::zeros({2, 6}, kDouble), 0.1);
              }),
              Contains("expected x of shape [B,1,2,3], got [2,6]"));
   CHECK_THAT(invalid_argument_message([&] {
-               prior->log_density(torch::zeros({2, 1, 3, 2}, options));
+               prior->log_density(torch::zeros({2, 1, 3, 2}, kDouble));
              }),
              Contains("GaussianMixturePrior::log_density()"));
   CHECK_THAT(invalid_argument_message([&] {
-               prior->score(torch::zeros({2, 1, 2, 3}, options), -0.5);
+               prior->score(torch::zeros({2, 1, 2, 3}, kDouble), -0.5);
              }),
              Contains("sigma >= 0"));
   CHECK_THAT(
       invalid_argument_message([&] {
-        prior->score(torch::zeros({2, 1, 2, 3}, options), torch::tensor({0.1, 0.2, 0.3}, options));
+        prior->score(torch::zeros({2, 1, 2, 3}, kDouble), torch::tensor({0.1, 0.2, 0.3}, kDouble));
       }),
       Contains("sigma"));
   CHECK_THAT(
       invalid_argument_message([&] {
-        prior->denoise(torch::zeros({2, 1, 2, 3}, options), 0.1, torch::zeros({2}, torch::kInt64));
+        prior->denoise(torch::zeros({2, 1, 2, 3}, kDouble), 0.1, torch::zeros({2}, torch::kInt64));
       }),
       Contains("labels"));
   auto generator = make_generator(0);

@@ -6,14 +6,15 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
-#include "mapinverse/core/random.hpp"
 #include "mapinverse/operators/average_pool.hpp"
 #include "mapinverse/operators/composition.hpp"
 #include "mapinverse/operators/gaussian_blur.hpp"
+#include "support/random_tensors.hpp"
 
 using Catch::Matchers::Contains;
 using mapinverse::ComposedOperator;
 using mapinverse::ConjugateGradientOptions;
+using mapinverse::testing::normal;
 
 namespace {
 
@@ -32,8 +33,7 @@ double residual(const ComposedOperator& op, const torch::Tensor& u, const torch:
 }  // namespace
 
 TEST_CASE("conjugate gradients reach the requested tolerance per sample", "[operators][cg]") {
-  auto generator = mapinverse::make_generator(1);
-  auto r = mapinverse::randn({3, 2, 8, 8}, torch::TensorOptions(torch::kFloat64), generator);
+  auto r = normal({3, 2, 8, 8}, 1);
   r[1].zero_();  // a zero right-hand side must give a zero solution, not NaN
   for (const double tolerance : {1e-4, 1e-10}) {
     CAPTURE(tolerance);
@@ -50,8 +50,7 @@ TEST_CASE("conjugate gradients reach the requested tolerance per sample", "[oper
 }
 
 TEST_CASE("conjugate gradients stop after max_iterations", "[operators][cg]") {
-  auto generator = mapinverse::make_generator(2);
-  const auto r = mapinverse::randn({1, 1, 8, 8}, torch::TensorOptions(torch::kFloat64), generator);
+  const auto r = normal({1, 1, 8, 8}, 2);
   ConjugateGradientOptions one_step;
   one_step.tolerance = 1e-12;
   one_step.max_iterations = 1;

@@ -4,11 +4,12 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
-#include "mapinverse/core/random.hpp"
 #include "mapinverse/operators/gaussian_blur.hpp"
+#include "support/random_tensors.hpp"
 
 using Catch::Matchers::Contains;
 using mapinverse::GaussianBlur;
+using mapinverse::testing::normal;
 
 TEST_CASE("GaussianBlur builds a normalised, symmetric kernel", "[operators][blur]") {
   const GaussianBlur derived(GaussianBlur::Options{1.2, 0});
@@ -41,16 +42,13 @@ TEST_CASE("GaussianBlur is a circular convolution", "[operators][blur]") {
   // A constant image is unchanged; so is the mean of any image.
   const auto constant = torch::full({2, 3, 5, 6}, 0.25, torch::kFloat64);
   CHECK(torch::allclose(blur.apply(constant), constant, 0.0, 1e-15));
-  auto generator = mapinverse::make_generator(3);
-  const auto x = mapinverse::randn({2, 3, 5, 6}, torch::TensorOptions(torch::kFloat64), generator);
+  const auto x = normal({2, 3, 5, 6}, 3);
   CHECK(torch::allclose(blur.apply(x).mean({2, 3}), x.mean({2, 3}), 0.0, 1e-14));
 }
 
 TEST_CASE("GaussianBlur's solve_gram inverts a I + b H H^T", "[operators][blur]") {
   const GaussianBlur blur(GaussianBlur::Options{1.0, 0});
-  auto generator = mapinverse::make_generator(4);
-  const auto r =
-      mapinverse::randn({2, 1, 16, 12}, torch::TensorOptions(torch::kFloat64), generator);
+  const auto r = normal({2, 1, 16, 12}, 4);
   const auto u = blur.solve_gram(r, 0.05, 2.0);
   CHECK(torch::allclose(0.05 * u + 2.0 * blur.gram(u), r, 0.0, 1e-12));
   CHECK(torch::allclose(blur.gram(r), blur.apply(blur.adjoint(r)), 0.0, 1e-14));

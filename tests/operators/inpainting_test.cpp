@@ -5,21 +5,16 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
-#include "mapinverse/core/random.hpp"
 #include "mapinverse/operators/inpainting.hpp"
 #include "mapinverse/operators/masks.hpp"
+#include "support/random_tensors.hpp"
 
 using Catch::Matchers::Contains;
 using mapinverse::Inpainting;
 using mapinverse::PaperMask;
+using mapinverse::testing::normal;
 
 namespace {
-
-torch::Tensor normal(std::vector<int64_t> shape, uint64_t seed,
-                     torch::ScalarType dtype = torch::kFloat64) {
-  auto generator = mapinverse::make_generator(seed);
-  return mapinverse::randn(shape, torch::TensorOptions().dtype(dtype), generator);
-}
 
 /// [1,1,3,3] mask observing the anti-diagonal and the centre row.
 torch::Tensor small_mask() {

@@ -14,7 +14,6 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
-#include "mapinverse/core/random.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/average_pool.hpp"
 #include "mapinverse/operators/composition.hpp"
@@ -25,9 +24,15 @@
 #include "mapinverse/operators/linearisation.hpp"
 #include "mapinverse/operators/masks.hpp"
 #include "mapinverse/operators/pointwise.hpp"
+#include "support/eigen_tensors.hpp"
+#include "support/random_tensors.hpp"
 
 using Catch::Matchers::Contains;
 using mapinverse::LinearOperator;
+using mapinverse::testing::kDouble;
+using mapinverse::testing::normal;
+using mapinverse::testing::relative_error;
+using mapinverse::testing::to_vector;
 using torch::indexing::Slice;
 
 namespace {
@@ -69,18 +74,10 @@ struct OperatorCase {
   double solve_tolerance;
 };
 
-torch::TensorOptions float64() { return torch::TensorOptions().dtype(torch::kFloat64); }
-
 std::vector<int64_t> batched(const std::vector<int64_t>& sample_shape) {
   std::vector<int64_t> shape{kBatch};
   shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
   return shape;
-}
-
-torch::Tensor normal(const std::vector<int64_t>& shape, uint64_t seed,
-                     torch::ScalarType dtype = torch::kFloat64) {
-  auto generator = mapinverse::make_generator(seed);
-  return mapinverse::randn(shape, torch::TensorOptions().dtype(dtype), generator);
 }
 
 mapinverse::ConjugateGradientOptions tight_cg() {
@@ -163,7 +160,7 @@ std::vector<OperatorCase> make_linear_operator_cases() {
        {2, 1, 8, 7},
        1e-8},
       {"DiagonalScaling (library defaults)",
-       std::make_shared<const DiagonalScaling>(torch::linspace(0.5, 2.0, 9, float64())),
+       std::make_shared<const DiagonalScaling>(torch::linspace(0.5, 2.0, 9, kDouble)),
        {9},
        {2, 8},
        1e-5},
@@ -180,29 +177,19 @@ const OperatorCase& generated_case() {
   return linear_operator_cases()[index];
 }
 
-/// Relative distance ||a - b|| / ||b||, with ||b|| floored at 1e-300.
-double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).norm().item<double>() / std::max(b.norm().item<double>(), 1e-300);
-}
-
-Eigen::VectorXd to_eigen(const torch::Tensor& tensor) {
-  const auto flat = tensor.to(torch::kFloat64).contiguous().reshape({-1});
-  return Eigen::Map<const Eigen::VectorXd>(flat.data_ptr<double>(), flat.numel());
-}
-
 /// The dense H (m x n) of every sample, one apply() per basis vector.
 std::vector<Eigen::MatrixXd> dense_matrices(const LinearOperator& op,
                                             const std::vector<int64_t>& sample_shape) {
   const auto shape = batched(sample_shape);
   const int64_t n =
       std::accumulate(sample_shape.begin(), sample_shape.end(), int64_t{1}, std::multiplies<>());
-  const int64_t m = op.apply(torch::zeros(shape, float64())).numel() / kBatch;
+  const int64_t m = op.apply(torch::zeros(shape, kDouble)).numel() / kBatch;
   std::vector<Eigen::MatrixXd> matrices(kBatch, Eigen::MatrixXd(m, n));
   for (int64_t j = 0; j < n; ++j) {
-    auto basis = torch::zeros({kBatch, n}, float64());
+    auto basis = torch::zeros({kBatch, n}, kDouble);
     basis.index_put_({Slice(), j}, 1.0);
     const auto column = op.apply(basis.reshape(shape)).reshape({kBatch, m});
-    for (int64_t s = 0; s < kBatch; ++s) matrices[s].col(j) = to_eigen(column[s]);
+    for (int64_t s = 0; s < kBatch; ++s) matrices[s].col(j) = to_vector(column[s]);
   }
   return matrices;
 }
@@ -233,7 +220,7 @@ TEST_CASE("every linear operator's gram and solve_gram match a dense solve",
   const auto matrices = dense_matrices(*c.op, c.sample_shape);
   const int64_t m = matrices[0].rows();
   const auto measurement_shape =
-      c.op->apply(torch::zeros(batched(c.sample_shape), float64())).sizes().vec();
+      c.op->apply(torch::zeros(batched(c.sample_shape), kDouble)).sizes().vec();
 
   const auto y = normal(measurement_shape, 31);
   const auto gram = c.op->gram(y);
@@ -255,12 +242,12 @@ TEST_CASE("every linear operator's gram and solve_gram match a dense solve",
       const auto& h = matrices[static_cast<size_t>(s)];
       const Eigen::MatrixXd hht = h * h.transpose();
       const Eigen::MatrixXd system = a * Eigen::MatrixXd::Identity(m, m) + b * hht;
-      const Eigen::VectorXd rhs = to_eigen(r[s]);
+      const Eigen::VectorXd rhs = to_vector(r[s]);
       const Eigen::VectorXd expected = system.completeOrthogonalDecomposition().solve(rhs);
-      const Eigen::VectorXd actual = to_eigen(solution[s]);
+      const Eigen::VectorXd actual = to_vector(solution[s]);
       CHECK((actual - expected).norm() <= c.solve_tolerance * expected.norm());
-      CHECK((to_eigen(gram[s]) - hht * to_eigen(y[s])).norm() <=
-            1e-12 * to_eigen(gram[s]).norm() + 1e-14);
+      CHECK((to_vector(gram[s]) - hht * to_vector(y[s])).norm() <=
+            1e-12 * to_vector(gram[s]).norm() + 1e-14);
     }
   }
 }
@@ -312,7 +299,7 @@ TEST_CASE("every linear operator rejects a wrongly shaped input, naming both sha
           "[operators][contract]") {
   const auto& c = generated_case();
   INFO(c.label);
-  const auto bad = torch::zeros(c.bad_shape, float64());
+  const auto bad = torch::zeros(c.bad_shape, kDouble);
   REQUIRE_THROWS_AS(c.op->apply(bad), std::invalid_argument);
   REQUIRE_THROWS_WITH(c.op->apply(bad),
                       Contains("expected") && Contains(mapinverse::shape_string(bad)));

@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
-#include "mapinverse/core/random.hpp"
 #include "mapinverse/operators/average_pool.hpp"
 #include "mapinverse/operators/composition.hpp"
 #include "mapinverse/operators/dense_matrix.hpp"
@@ -14,25 +13,15 @@
 #include "mapinverse/operators/linearisation.hpp"
 #include "mapinverse/operators/masks.hpp"
 #include "mapinverse/operators/pointwise.hpp"
+#include "support/random_tensors.hpp"
 
 using Catch::Matchers::Contains;
 using mapinverse::ForwardOperator;
 using mapinverse::LinearisedOperator;
 using mapinverse::LinearOperator;
 using mapinverse::PointwiseNonlinear;
-
-namespace {
-
-torch::Tensor normal(std::vector<int64_t> shape, uint64_t seed) {
-  auto generator = mapinverse::make_generator(seed);
-  return mapinverse::randn(shape, torch::TensorOptions().dtype(torch::kFloat64), generator);
-}
-
-double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).norm().item<double>() / b.norm().item<double>();
-}
-
-}  // namespace
+using mapinverse::testing::normal;
+using mapinverse::testing::relative_error;
 
 TEST_CASE("the linearisation of a linear operator is that operator", "[operators][linearisation]") {
   using namespace mapinverse;

@@ -1,6 +1,5 @@
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
@@ -8,43 +7,22 @@
 // torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
-#include <unistd.h>
 
 #include "mapinverse/io/png.hpp"
 #include "mapinverse/operators/inpainting.hpp"
 #include "mapinverse/operators/masks.hpp"
+#include "support/temporary_directory.hpp"
 
 using Catch::Matchers::Contains;
 using mapinverse::paper_mask;
 using mapinverse::PaperMask;
+using mapinverse::testing::TemporaryDirectory;
 
 namespace {
 
 bool observed(const torch::Tensor& mask, int64_t row, int64_t column) {
   return mask.index({0, 0, row, column}).item<float>() == 1.0f;
 }
-
-/// A fresh directory under the system's temporary directory, removed on destruction.
-class TemporaryDirectory {
- public:
-  explicit TemporaryDirectory(const std::string& label)
-      : path_(std::filesystem::temp_directory_path() /
-              ("mapinverse_" + label + "_" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace
 

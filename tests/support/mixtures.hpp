@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -11,28 +12,27 @@
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
+#include "support/random_tensors.hpp"
 
 namespace mapinverse::testing {
 
 /// `count` random SPD matrices F F^T / n + jitter I (F an n x n standard normal draw), [count,n,n].
 inline torch::Tensor random_spd_matrices(int64_t count, int64_t n, double jitter,
                                          torch::Generator& generator) {
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-  const auto factors = randn({count, n, n}, options, generator);
-  return torch::matmul(factors, factors.transpose(1, 2)) / n + jitter * torch::eye(n, options);
+  const auto factors = randn({count, n, n}, kDouble, generator);
+  return torch::matmul(factors, factors.transpose(1, 2)) / n + jitter * torch::eye(n, kDouble);
 }
 
 /// Mixture with `weights`, random_spd_matrices(jitter) covariances and means mean_scale N(0, I)
 /// in dimension n, all drawn (covariances first) from one generator seeded with `seed`.
 inline std::shared_ptr<const GaussianMixturePrior> random_full_mixture(
-    const std::vector<double>& weights, int64_t n, double jitter, double mean_scale,
-    uint64_t seed, std::vector<int64_t> event_shape = {}) {
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+    const std::vector<double>& weights, int64_t n, double jitter, double mean_scale, uint64_t seed,
+    std::vector<int64_t> event_shape = {}) {
   const auto k = static_cast<int64_t>(weights.size());
   auto generator = make_generator(seed);
   const auto covariances = random_spd_matrices(k, n, jitter, generator);
-  const auto means = mean_scale * randn({k, n}, options, generator);
-  return GaussianMixturePrior::from_full_covariances(torch::tensor(weights, options), means,
+  const auto means = mean_scale * randn({k, n}, kDouble, generator);
+  return GaussianMixturePrior::from_full_covariances(torch::tensor(weights, kDouble), means,
                                                      covariances, std::move(event_shape));
 }
 

@@ -10,6 +10,9 @@
 
 namespace mapinverse::testing {
 
+/// Options of the float64 CPU tensors that reference computations are written in.
+inline const torch::TensorOptions kDouble = torch::TensorOptions().dtype(torch::kFloat64);
+
 /// Standard normal tensor of `shape` and `dtype`, fixed by `seed` (drawn on the CPU).
 inline torch::Tensor normal(const std::vector<int64_t>& shape, uint64_t seed,
                             torch::ScalarType dtype = torch::kFloat64) {
