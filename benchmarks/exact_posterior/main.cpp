@@ -58,6 +58,8 @@ struct Row {
   double residual = 0.0;
   double nfe_per_sample = 0.0;
   double seconds = 0.0;
+  /// Set when the solver raised NumericalError; the metrics are then empty.
+  std::string failure;
 };
 
 // K random full-covariance components in R^n with means spread over [-0.8, 0.8].
@@ -97,6 +99,16 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 std::string format_optional(const std::optional<double>& value, const char* format = "{:.4f}") {
   return value ? fmt::format(fmt::runtime(format), *value) : "—";
+}
+
+// A solver that diverges is a result, not a crash of the benchmark: it is reported.
+std::optional<Summary> solve_or_record(const Solver& solver, const Problem& problem, Row& row) {
+  try {
+    return solver.solve(problem);
+  } catch (const NumericalError& error) {
+    row.failure = error.what();
+    return std::nullopt;
+  }
 }
 
 void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& rows) {
@@ -153,17 +165,21 @@ void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& r
   }
   for (const auto& solver : samplers) {
     const auto start = std::chrono::steady_clock::now();
-    const auto summary = solver->solve(make_problem(settings.samples));
     Row row{label, solver->name()};
-    row.seconds = seconds_since(start);
-    const auto samples = flat(summary.estimate);
-    row.sliced_wasserstein = sliced_wasserstein(samples, reference);
     row.floor = floor;
     row.prior_distance = prior_distance;
+    const auto summary = solve_or_record(*solver, make_problem(settings.samples), row);
+    row.seconds = seconds_since(start);
+    if (!summary) {
+      rows.push_back(row);
+      continue;
+    }
+    const auto samples = flat(summary->estimate);
+    row.sliced_wasserstein = sliced_wasserstein(samples, reference);
     row.mean_error = ((samples.mean(0) - exact_mean).norm() /
                       std::sqrt(static_cast<double>(suite.dimension))).item<double>();
-    row.residual = residual_of(summary.estimate);
-    row.nfe_per_sample = static_cast<double>(summary.network_evaluations());
+    row.residual = residual_of(summary->estimate);
+    row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
     rows.push_back(row);
   }
 
@@ -177,16 +193,20 @@ void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& r
           denoiser ? ConsistencySource::kDenoiser : ConsistencySource::kConsistencyModel;
       const MapGa solver(models, options);
       const auto start = std::chrono::steady_clock::now();
-      const auto summary = solver.solve(make_problem(settings.map_batch));
       Row row{label, solver.name()};
-      row.seconds = seconds_since(start);
-      const auto gap = best.log_density - exact.log_density(summary.estimate);
-      row.map_gap_median = gap.median().item<double>();
-      row.map_gap_best = gap.min().item<double>();
-      row.residual = residual_of(summary.estimate);
-      row.nfe_per_sample = static_cast<double>(summary.network_evaluations());
       row.floor = floor;
       row.prior_distance = prior_distance;
+      const auto summary = solve_or_record(solver, make_problem(settings.map_batch), row);
+      row.seconds = seconds_since(start);
+      if (!summary) {
+        rows.push_back(row);
+        continue;
+      }
+      const auto gap = best.log_density - exact.log_density(summary->estimate);
+      row.map_gap_median = gap.median().item<double>();
+      row.map_gap_best = gap.min().item<double>();
+      row.residual = residual_of(summary->estimate);
+      row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
       rows.push_back(row);
     }
   }
@@ -197,6 +217,11 @@ void print_table(const std::vector<Row>& rows) {
              "log-post gap median | gap best | residual | NFE | s |\n"
              "|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& row : rows) {
+    if (!row.failure.empty()) {
+      fmt::print("| {} | {} | diverged (NumericalError) | {:.4f} | {:.4f} | — | — | — | — | — | {:.2f} |\n",
+                 row.problem, row.solver, row.floor, row.prior_distance, row.seconds);
+      continue;
+    }
     fmt::print("| {} | {} | {} | {:.4f} | {:.4f} | {} | {} | {} | {:.4g} | {:.0f} | {:.2f} |\n",
                row.problem, row.solver, format_optional(row.sliced_wasserstein), row.floor,
                row.prior_distance, format_optional(row.mean_error),
@@ -219,10 +244,10 @@ void write_json(const std::vector<Row>& rows, const Settings& settings) {
         "    {{\"problem\": \"{}\", \"solver\": \"{}\", \"sliced_wasserstein\": {}, "
         "\"floor\": {:.6g}, \"prior_distance\": {:.6g}, \"mean_error\": {}, "
         "\"map_gap_median\": {}, \"map_gap_best\": {}, \"residual\": {:.6g}, "
-        "\"nfe_per_sample\": {:.0f}, \"seconds\": {:.4f}}}{}\n",
+        "\"nfe_per_sample\": {:.0f}, \"seconds\": {:.4f}, \"diverged\": {}}}{}\n",
         r.problem, r.solver, json_number(r.sliced_wasserstein), r.floor, r.prior_distance,
         json_number(r.mean_error), json_number(r.map_gap_median), json_number(r.map_gap_best),
-        r.residual, r.nfe_per_sample, r.seconds, i + 1 < rows.size() ? "," : "");
+        r.residual, r.nfe_per_sample, r.seconds, !r.failure.empty(), i + 1 < rows.size() ? "," : "");
   }
   text += "  ]\n}\n";
   const std::string temporary = settings.json_path + ".partial";
