@@ -56,8 +56,8 @@ class Dps final : public Solver {
     const auto& schedule = *models_.denoiser->schedule();
     const auto times = options_.schedule.times();
     const double sigma_floor = schedule.sigma(times.back());
-    auto x = schedule.sigma(times.front()) *
-             randn(problem.batch_shape(), problem.measurement.options(), generator);
+    auto x = detail::initial_noise(problem, schedule.sigma(times.front()), torch::Tensor(),
+                                   generator);
     for (size_t i = 0; i + 1 < times.size(); ++i) {
       const double sigma_t = schedule.sigma(times[i]);
       // With a = 1, b = 0 the guidance is (dx_hat/dx_t)^T A'^T (y - A(x_hat)) =

@@ -147,10 +147,8 @@ class MapGa final : public Solver {
     const double sigma_eps = schedule.sigma(consistency_->epsilon());
     const double variance_y = problem.sigma_y * problem.sigma_y;
     const double learning_rate = options_.learning_rate.value_or(variance_y + sigma_eps * sigma_eps);
-    const auto options = problem.measurement.options();
-
-    auto z = schedule.sigma(times.front()) * randn(problem.batch_shape(), options, generator);
-    if (options_.start_image.defined()) z = z + options_.start_image.to(options);
+    auto z = detail::initial_noise(problem, schedule.sigma(times.front()), options_.start_image,
+                                   generator);
 
     torch::Tensor estimate;
     for (size_t i = 0; i + 1 < times.size(); ++i) {

@@ -55,9 +55,8 @@ class Pgdm final : public Solver {
     detail::SolveRecorder recorder(name(), callbacks, options_.schedule.num_steps);
     auto generator = make_generator(problem.seed);
     const auto& schedule = *models_.denoiser->schedule();
-    auto x = schedule.sigma(options_.schedule.t_max) *
-             randn(problem.batch_shape(), problem.measurement.options(), generator);
-    if (options_.start_image.defined()) x = x + options_.start_image.to(x.options());
+    const auto x = detail::initial_noise(problem, schedule.sigma(options_.schedule.t_max),
+                                         options_.start_image, generator);
     return recorder.finish(run(problem, x, recorder, generator));
   }
 

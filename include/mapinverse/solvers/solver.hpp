@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "mapinverse/core/error.hpp"
+#include "mapinverse/core/random.hpp"
 #include "mapinverse/models/consistency_model.hpp"
 #include "mapinverse/models/denoiser.hpp"
 #include "mapinverse/solvers/iteration.hpp"
@@ -39,6 +40,15 @@ class Solver {
 };
 
 namespace detail {
+
+/// The starting point of a reverse diffusion at noise level `sigma`:
+/// sigma xi (+ start_image when defined), xi ~ N(0, I) drawn from `generator`.
+inline torch::Tensor initial_noise(const Problem& problem, double sigma,
+                                   const torch::Tensor& start_image, torch::Generator& generator) {
+  const auto options = problem.measurement.options();
+  auto x = sigma * randn(problem.batch_shape(), options, generator);
+  return start_image.defined() ? x + start_image.to(options) : x;
+}
 
 /// Book-keeping shared by all solvers: NFE counts, history, callbacks, timing and the
 /// NaN/Inf guard. One recorder lives for one solve.
