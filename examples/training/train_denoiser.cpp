@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "arguments.hpp"
+#include "save_atomically.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/io/idx.hpp"
@@ -28,6 +29,7 @@
 namespace {
 
 using mapinverse::UNet;
+using mapinverse::examples::save_atomically;
 
 /// EDM's training noise distribution for images: ln sigma ~ N(-1.2, 1.2^2).
 inline constexpr double kLogSigmaMean = -1.2;
@@ -89,14 +91,6 @@ uint64_t mix(uint64_t value) {
   return value ^ (value >> 31);
 }
 
-/// Writes through `write` to a temporary file and renames it over `path`, so an
-/// interrupted run never leaves a half-written checkpoint behind.
-void save_atomically(const std::filesystem::path& path,
-                     const std::function<void(const std::string&)>& write) {
-  const auto temporary = path.string() + ".tmp";
-  write(temporary);
-  std::filesystem::rename(temporary, path);
-}
 
 void update_ema(UNet& ema, const UNet& model, double decay) {
   torch::NoGradGuard no_grad;

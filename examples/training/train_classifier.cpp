@@ -1,0 +1,89 @@
+// Trains the Fashion-MNIST classifier whose penultimate features define the Frechet
+// distance of the sample-quality benchmarks.
+//
+//   train_classifier --out models/fmnist_classifier.pt [--epochs 4] [--batch 128]
+//                    [--lr 1e-3] [--seed 0] [--threads 1]
+
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "arguments.hpp"
+#include "mapinverse/core/random.hpp"
+#include "mapinverse/io/idx.hpp"
+#include "mapinverse/models/classifier.hpp"
+#include "save_atomically.hpp"
+
+namespace {
+
+using mapinverse::FashionClassifier;
+
+double accuracy(FashionClassifier& model, const mapinverse::IdxDataset& data) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  int64_t correct = 0;
+  for (int64_t start = 0; start < data.images.size(0); start += 1000) {
+    const auto count = std::min<int64_t>(1000, data.images.size(0) - start);
+    const auto predicted = model->forward(data.images.narrow(0, start, count)).argmax(1);
+    correct += predicted.eq(data.labels.narrow(0, start, count)).sum().item<int64_t>();
+  }
+  model->train();
+  return static_cast<double>(correct) / static_cast<double>(data.images.size(0));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const mapinverse::examples::Arguments args(argc, argv,
+                                               {{"data", mapinverse::kFashionMnistDirectory},
+                                                {"out", "models/fmnist_classifier.pt"},
+                                                {"epochs", "4"},
+                                                {"batch", "128"},
+                                                {"lr", "1e-3"},
+                                                {"seed", "0"},
+                                                {"threads", "1"}});
+    torch::set_num_threads(static_cast<int>(args.integer("threads")));
+    const auto seed = static_cast<uint64_t>(args.integer("seed"));
+    const auto batch = args.integer("batch");
+    const auto train = mapinverse::read_fashion_mnist(args.text("data"),
+                                                      mapinverse::FashionMnistSplit::kTrain);
+    const auto test = mapinverse::read_fashion_mnist(args.text("data"),
+                                                     mapinverse::FashionMnistSplit::kTest);
+    torch::manual_seed(seed);
+    FashionClassifier model;
+    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(args.real("lr")));
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t epoch = 0; epoch < args.integer("epochs"); ++epoch) {
+      auto generator = mapinverse::make_generator(seed * 1000003 + static_cast<uint64_t>(epoch));
+      const auto order = torch::randperm(train.images.size(0), generator);
+      double loss_sum = 0.0;
+      int64_t batches = 0;
+      for (int64_t first = 0; first + batch <= order.size(0); first += batch) {
+        const auto index = order.narrow(0, first, batch);
+        const auto loss = torch::cross_entropy_loss(model->forward(train.images.index_select(0, index)),
+                                                    train.labels.index_select(0, index));
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        loss_sum += loss.item<double>();
+        ++batches;
+      }
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      fmt::print("epoch {} loss {:.4f} test accuracy {:.4f} ({:.0f} s)\n", epoch + 1,
+                 loss_sum / static_cast<double>(batches), accuracy(model, test), seconds);
+      std::fflush(stdout);
+      mapinverse::examples::save_atomically(
+          args.text("out"), [&](const std::string& file) { torch::save(model, file); });
+    }
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "train_classifier: " << error.what() << "\n";
+    return 1;
+  }
+}
