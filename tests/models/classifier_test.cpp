@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include "mapinverse/io/idx.hpp"
 #include "mapinverse/models/classifier.hpp"
 
 using namespace mapinverse;
@@ -29,4 +30,16 @@ TEST_CASE("the classifier rejects images of another size") {
   FashionClassifier model;
   CHECK_THROWS_WITH(model->features(torch::zeros({2, 1, 32, 32})),
                     Contains("expected x of shape [B,1,28,28], got [2,1,32,32]"));
+}
+
+TEST_CASE("the shipped classifier loads and classifies the Fashion-MNIST test set") {
+  FashionClassifier model;
+  torch::load(model, std::string(MAPINVERSE_SOURCE_DIR) + "/models/fmnist_classifier.pt");
+  model->eval();
+  const auto test = read_fashion_mnist(kFashionMnistDirectory, FashionMnistSplit::kTest);
+  torch::NoGradGuard no_grad;
+  const auto predicted = model->forward(test.images).argmax(1);
+  const double accuracy = predicted.eq(test.labels).to(torch::kFloat64).mean().item<double>();
+  INFO("test accuracy " << accuracy);
+  CHECK(accuracy >= 0.90);
 }
