@@ -21,6 +21,7 @@
 #include "mapinverse/operators/masks.hpp"
 #include "mapinverse/operators/pointwise.hpp"
 
+#include "mapinverse/models/classifier.hpp"
 #include "mapinverse/models/consistency_model.hpp"
 #include "mapinverse/models/denoiser.hpp"
 #include "mapinverse/models/denoiser_as_consistency.hpp"
