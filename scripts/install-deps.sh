@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
   libpng-dev zlib1g-dev
   dataset-fashion-mnist
+  python3-torch
 )
 
 missing=()

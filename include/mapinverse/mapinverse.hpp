@@ -31,6 +31,8 @@
 #include "mapinverse/models/network.hpp"
 #include "mapinverse/models/ode_consistency.hpp"
 #include "mapinverse/models/preconditioning.hpp"
+#include "mapinverse/models/pretrained.hpp"
+#include "mapinverse/models/torchscript.hpp"
 #include "mapinverse/models/unet.hpp"
 
 #include "mapinverse/optimizers/adam.hpp"
