@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -194,7 +195,8 @@ class GaussianMixturePrior final : public Denoiser {
     }
   }
 
-  /// Writes the parameters (on the CPU) as a torch tensor archive.
+  /// Writes the parameters (on the CPU) as a torch tensor archive, through a temporary
+  /// file renamed over `path`: an interrupted save never leaves a half-written file.
   void save(const std::string& path) const {
     torch::serialize::OutputArchive archive;
     const auto& p = parameters_;
@@ -204,11 +206,15 @@ class GaussianMixturePrior final : public Denoiser {
     archive.write("eigenvalues", p.eigenvalues.cpu());
     archive.write("residual_variances", p.residual_variances.cpu());
     archive.write("event_shape", torch::tensor(p.event_shape, torch::kInt64));
+    const std::string temporary = path + ".tmp";
     try {
-      archive.save_to(path);
-    } catch (const c10::Error& error) {
+      archive.save_to(temporary);
+      std::filesystem::rename(temporary, path);
+    } catch (const std::exception& error) {
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
       throw std::runtime_error(fmt::format("GaussianMixturePrior::save(): cannot write '{}' ({})",
-                                           path, error.what_without_backtrace()));
+                                           path, error.what()));
     }
   }
 
