@@ -1,0 +1,45 @@
+// mapinverse: restore images with diffusion-model priors, reproduce the seed paper's
+// tables on Fashion-MNIST, and draw samples.
+//
+//   mapinverse restore --fmnist-test 0 --mask half --solver map-ga -o restored.png
+//   mapinverse bench --quick
+//   mapinverse sample --sampler consistency -o samples.png
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include "bench.hpp"
+#include "mapinverse/version.hpp"
+#include "restore.hpp"
+#include "sample.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"MapInverse: inverse problems solved with diffusion-model priors (MAP-GA, "
+               "MAP-GA-PGDM, PGDM, DPS)"};
+  app.set_version_flag("--version", std::string("mapinverse ") + mapinverse::kVersionString);
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads,
+                 "LibTorch intra-op threads (default: LibTorch's choice, usually one per core)")
+      ->check(CLI::PositiveNumber);
+
+  mapinverse::cli::RestoreArguments restore;
+  restore.add_to(*app.add_subcommand("restore", "degrade an image with an operator and restore it"));
+  mapinverse::cli::BenchArguments bench;
+  bench.add_to(*app.add_subcommand("bench", "the seed paper's Tables 1-3 on Fashion-MNIST"));
+  mapinverse::cli::SampleArguments sample;
+  sample.add_to(*app.add_subcommand("sample", "a grid of unconditional samples from a prior"));
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (threads > 0) torch::set_num_threads(threads);
+    if (app.got_subcommand("restore")) return mapinverse::cli::run_restore(restore);
+    if (app.got_subcommand("bench")) return mapinverse::cli::run_bench(bench);
+    return mapinverse::cli::run_sample(sample);
+  } catch (const std::exception& error) {
+    std::cerr << "mapinverse: error: " << error.what() << '\n';
+    return 1;
+  }
+}

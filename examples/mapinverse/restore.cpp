@@ -1,0 +1,169 @@
+// mapinverse restore: one image (a PNG or Fashion-MNIST test images) degraded by an
+// operator and restored by a solver; the restored PNG and an optional JSON report.
+
+#include "restore.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "mapinverse/mapinverse.hpp"
+
+namespace mapinverse::cli {
+
+void RestoreArguments::add_to(CLI::App& app) {
+  auto* input_option =
+      app.add_option("--input", input, "PNG image to degrade and restore (or see --measured)")
+          ->check(CLI::ExistingFile);
+  auto* test_option =
+      app.add_option("--fmnist-test", test_indices,
+                     "Fashion-MNIST test image indices instead of --input (several: one grid)")
+          ->check(CLI::NonNegativeNumber);
+  input_option->excludes(test_option);
+  app.add_flag("--measured", measured,
+               "--input already is the measurement y (missing pixels of an inpainting mask "
+               "are ignored); no original, so no PSNR/SSIM");
+  app.add_option("-o,--output", output, "restored PNG to write")->required();
+  app.add_option("--report", report, "JSON report to write");
+  app.add_option("--save-measurement", measurement_output, "also write the degraded image here");
+  app.add_option("--sigma-y", sigma_y, "measurement noise standard deviation (images in [-1, 1])")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--seed", seed, "seed of the measurement noise, the solver and random masks")
+      ->capture_default_str();
+  app.add_option("--data", data, "Fashion-MNIST folder")->capture_default_str();
+  app.add_flag("--quiet", quiet, "no progress bar");
+  prior.add_to(app);
+  forward.add_to(app);
+  solver.add_to(app);
+}
+
+namespace {
+
+/// [N, C, H, W] in [-1, 1] from the arguments.
+torch::Tensor load_images(const RestoreArguments& arguments) {
+  if (!arguments.test_indices.empty()) {
+    return fashion_mnist_test_images(arguments.test_indices, arguments.data);
+  }
+  detail::require(!arguments.input.empty(), "restore: give --input FILE.png or --fmnist-test N");
+  return (read_png(arguments.input) * 2.0 - 1.0).unsqueeze(0);
+}
+
+/// The images as one PNG: itself for one image, a row of tiles for several.
+torch::Tensor as_picture(const torch::Tensor& images) {
+  const auto unit = to_unit_range(images.cpu());
+  return images.size(0) == 1 ? unit[0] : make_grid(unit, images.size(0));
+}
+
+/// What a viewer should see of y: the measurement, with unobserved pixels in mid grey
+/// for inpainting and A^T y otherwise.
+torch::Tensor measurement_picture(const ForwardOperator& forward_operator,
+                                  const torch::Tensor& y) {
+  const auto mask = operator_mask(forward_operator);
+  if (mask.defined()) return y + (1 - mask.to(y.options())) * -0.4;
+  const auto* linear = dynamic_cast<const LinearOperator*>(&forward_operator);
+  return linear != nullptr ? linear->adjoint(y) : y;
+}
+
+nlohmann::json make_report(const RestoreArguments& arguments, const Summary& summary,
+                           const torch::Tensor& originals, const std::string& prior) {
+  nlohmann::json report{
+      {"solver", summary.solver_name},
+      {"operator", arguments.forward.kind},
+      {"sigma_y", arguments.sigma_y},
+      {"seed", arguments.seed},
+      {"prior", prior},
+      {"images", summary.estimate.size(0)},
+      {"network_forwards", summary.network_forwards},
+      {"network_vjps", summary.network_vjps},
+      {"seconds", summary.total_time_in_seconds},
+      {"termination", to_string(summary.termination)},
+      {"output", arguments.output}};
+  if (arguments.forward.kind == "inpaint") report["mask"] = arguments.forward.mask;
+  if (!arguments.test_indices.empty()) report["fmnist_test_indices"] = arguments.test_indices;
+  if (!arguments.input.empty()) report["input"] = arguments.input;
+  if (originals.defined()) {
+    const auto estimate = summary.estimate.cpu().clamp(-1.0, 1.0);
+    const auto psnr_values = psnr(estimate, originals.cpu());
+    const auto ssim_values = ssim(estimate, originals.cpu());
+    report["psnr_db"] = psnr_values.mean().item<double>();
+    report["ssim"] = ssim_values.mean().item<double>();
+    report["psnr_db_per_image"] =
+        std::vector<double>(psnr_values.data_ptr<double>(),
+                            psnr_values.data_ptr<double>() + psnr_values.numel());
+    report["ssim_per_image"] = std::vector<double>(
+        ssim_values.data_ptr<double>(), ssim_values.data_ptr<double>() + ssim_values.numel());
+  }
+  return report;
+}
+
+}  // namespace
+
+int run_restore(const RestoreArguments& arguments) {
+  const std::vector<std::string> inputs{arguments.input, arguments.prior.denoiser,
+                                        arguments.prior.consistency, arguments.prior.mixture,
+                                        arguments.forward.mask};
+  check_output_path(arguments.output, inputs);
+  if (!arguments.report.empty()) check_output_path(arguments.report, inputs);
+  if (!arguments.measurement_output.empty()) check_output_path(arguments.measurement_output, inputs);
+  detail::require(!arguments.measured || !arguments.input.empty(),
+                  "--measured: needs --input (the measurement image)");
+
+  const auto prior = load_prior(arguments.prior);
+  const auto images = load_images(arguments).to(prior.device);
+  // A measured down-sampled image is smaller than the image it stands for.
+  const int64_t scale =
+      arguments.measured && arguments.forward.kind == "downsample" ? arguments.forward.factor : 1;
+  const auto shape = std::vector<int64_t>{images.size(1), images.size(2) * scale,
+                                          images.size(3) * scale};
+  prior.check_images(torch::empty({1, shape[0], shape[1], shape[2]}),
+                     arguments.input.empty() ? "--fmnist-test" : arguments.input);
+  const auto forward_operator = make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
+
+  Problem problem;
+  problem.forward_operator = forward_operator;
+  problem.sigma_y = arguments.sigma_y;
+  problem.image_shape = shape;
+  problem.seed = arguments.seed;
+  torch::Tensor originals;
+  if (arguments.measured) {
+    // Inpainting measurements are zero at missing pixels, whatever the file shows there.
+    problem.measurement = arguments.forward.kind == "inpaint" ? forward_operator->apply(images)
+                                                               : images;
+  } else {
+    originals = images;
+    auto generator = make_generator(arguments.seed);
+    problem.measurement = forward_operator->apply(images) +
+                          arguments.sigma_y * randn_like(forward_operator->apply(images), generator);
+  }
+
+  const auto solver = make_solver(arguments.solver, prior.models);
+  std::vector<IterationCallback> callbacks;
+  if (!arguments.quiet) callbacks.push_back(progress_bar(solver->name()));
+  const auto summary = solver->solve(problem, callbacks);
+
+  const auto report = make_report(arguments, summary, originals, prior.description);
+  // Outputs are written only once everything has succeeded, each atomically.
+  write_png(arguments.output, as_picture(summary.estimate));
+  if (!arguments.measurement_output.empty()) {
+    write_png(arguments.measurement_output,
+              as_picture(measurement_picture(*forward_operator, problem.measurement)));
+  }
+  if (!arguments.report.empty()) write_text_atomically(arguments.report, report.dump(2) + "\n");
+
+  fmt::print("{}: {} image(s), {} network forwards + {} VJPs, {:.1f} s", summary.solver_name,
+             summary.estimate.size(0), summary.network_forwards, summary.network_vjps,
+             summary.total_time_in_seconds);
+  if (originals.defined()) {
+    fmt::print(", PSNR {:.2f} dB, SSIM {:.3f}", report["psnr_db"].get<double>(),
+               report["ssim"].get<double>());
+  }
+  fmt::print("\nwrote {}\n", arguments.output);
+  return 0;
+}
+
+}  // namespace mapinverse::cli

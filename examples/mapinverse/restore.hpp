@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "setup.hpp"
+
+namespace mapinverse::cli {
+
+struct RestoreArguments {
+  std::string input;
+  std::vector<int64_t> test_indices;
+  bool measured = false;
+  std::string output;
+  std::string report;
+  std::string measurement_output;
+  double sigma_y = 0.0;
+  uint64_t seed = 0;
+  std::string data = "/usr/share/datasets/fashion-mnist";
+  bool quiet = false;
+  PriorArguments prior;
+  OperatorArguments forward;
+  SolverArguments solver;
+
+  void add_to(CLI::App& app);
+};
+
+int run_restore(const RestoreArguments& arguments);
+
+}  // namespace mapinverse::cli

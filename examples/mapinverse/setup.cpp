@@ -1,0 +1,337 @@
+#include "setup.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "mapinverse/mapinverse.hpp"
+
+namespace mapinverse::cli {
+
+namespace {
+
+torch::Device choose_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  const bool cuda = torch::cuda::is_available();
+  if (name == "cuda") {
+    detail::require(cuda, "--device cuda: this LibTorch has no CUDA device");
+    return torch::kCUDA;
+  }
+  return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+std::string or_shipped(const std::string& path, const char* file) {
+  return path.empty() ? shipped_model_path(file).string() : path;
+}
+
+TorchScriptForm torchscript_form(const std::string& name) {
+  if (name == "edm") return TorchScriptForm::kEdmNetwork;
+  if (name == "openai") return TorchScriptForm::kOpenAiNetwork;
+  return TorchScriptForm::kReady;
+}
+
+Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Device& device) {
+  detail::require(!arguments.denoiser.empty() || !arguments.consistency.empty(),
+                  "--prior torchscript: give --denoiser FILE and/or --consistency FILE");
+  TorchScriptOptions options;
+  options.form = torchscript_form(arguments.torchscript_form);
+  options.device = device;
+  Prior prior;
+  prior.device = device;
+  if (!arguments.denoiser.empty()) {
+    auto denoiser_options = options;
+    // An OpenAI-style file is a consistency network; as a denoiser it is a raw EDM one.
+    if (options.form == TorchScriptForm::kOpenAiNetwork) {
+      denoiser_options.form = TorchScriptForm::kEdmNetwork;
+    }
+    prior.models.denoiser = load_torchscript_denoiser(arguments.denoiser, denoiser_options);
+  }
+  if (!arguments.consistency.empty()) {
+    prior.models.consistency = load_torchscript_consistency(arguments.consistency, options);
+  }
+  prior.description = fmt::format("TorchScript ({}): denoiser {}, consistency {}",
+                                  arguments.torchscript_form,
+                                  arguments.denoiser.empty() ? "-" : arguments.denoiser,
+                                  arguments.consistency.empty() ? "-" : arguments.consistency);
+  return prior;
+}
+
+}  // namespace
+
+void PriorArguments::add_to(CLI::App& app) {
+  app.add_option("--prior", kind,
+                 "unet: the shipped Fashion-MNIST networks; mixture: the shipped Gaussian "
+                 "mixture (exact denoiser; its consistency map by 8 Heun steps); torchscript: "
+                 "--denoiser/--consistency files")
+      ->check(CLI::IsMember({"unet", "mixture", "torchscript"}))
+      ->capture_default_str();
+  app.add_option("--denoiser", denoiser, "denoiser weights (default: shipped)");
+  app.add_option("--consistency", consistency, "consistency-model weights (default: shipped)");
+  app.add_option("--mixture", mixture, "Gaussian-mixture file (default: shipped)");
+  app.add_option("--torchscript-form", torchscript_form,
+                 "what TorchScript files hold: edm (raw network, ln(sigma)/4), openai (raw "
+                 "consistency network, 250 ln t) or ready (D and C themselves)")
+      ->check(CLI::IsMember({"edm", "openai", "ready"}))
+      ->capture_default_str();
+  app.add_option("--device", device, "cpu, cuda or auto")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+}
+
+Prior load_prior(const PriorArguments& arguments) {
+  const auto device = choose_device(arguments.device);
+  if (arguments.kind == "torchscript") return load_torchscript_prior(arguments, device);
+  Prior prior;
+  prior.device = device;
+  if (arguments.kind == "mixture") {
+    const auto path = or_shipped(arguments.mixture, kMixtureModelFile);
+    prior.mixture = GaussianMixturePrior::load(path);
+    prior.models.denoiser = prior.mixture;
+    OdeConsistency::Options ode;
+    ode.num_steps = 8;
+    prior.models.consistency = std::make_shared<OdeConsistency>(prior.mixture, ode);
+    prior.description = fmt::format("Gaussian mixture {}", path);
+    prior.image_shape = prior.mixture->event_shape();
+    return prior;
+  }
+  const auto denoiser = or_shipped(arguments.denoiser, kDenoiserModelFile);
+  const auto consistency = or_shipped(arguments.consistency, kConsistencyModelFile);
+  prior.models.denoiser = load_unet_denoiser(denoiser, device);
+  prior.models.consistency = load_unet_consistency(consistency, device);
+  prior.description = fmt::format("U-Net denoiser {}, consistency model {}", denoiser, consistency);
+  prior.image_shape = {1, 28, 28};
+  return prior;
+}
+
+void Prior::check_images(const torch::Tensor& images, const std::string& source) const {
+  if (image_shape.empty()) return;
+  const auto shape = images.sizes().slice(1);
+  detail::require(shape.vec() == image_shape,
+                  "{}: the prior models images of shape {} (channels, height, width), got {}",
+                  source, shape_string(image_shape), shape_string(shape));
+}
+
+void OperatorArguments::add_to(CLI::App& app) {
+  app.add_option("--operator", kind, "inpaint, downsample (average pooling) or blur (Gaussian)")
+      ->check(CLI::IsMember({"inpaint", "downsample", "blur"}))
+      ->capture_default_str();
+  app.add_option("--mask", mask,
+                 "inpainting mask: box50, half, expand, box25, sr2x, alllines, random:P "
+                 "(each pixel observed with probability P) or a PNG file (white = observed)")
+      ->capture_default_str();
+  app.add_option("--factor", factor, "down-sampling factor")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--blur-sigma", blur_sigma, "blur standard deviation in pixels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+namespace {
+
+torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width, uint64_t seed) {
+  if (text.rfind("random:", 0) == 0) {
+    const auto value = text.substr(7);
+    size_t end = 0;
+    double probability = 0.0;
+    try {
+      probability = std::stod(value, &end);
+    } catch (const std::exception&) {
+      end = 0;
+    }
+    detail::require(end == value.size() && end > 0,
+                    "--mask {}: expected random:P with a number P in (0, 1]", text);
+    return random_mask(height, width, probability, seed);
+  }
+  for (const auto kind : all_paper_masks()) {
+    if (to_string(kind) == text) return paper_mask(kind, height, width);
+  }
+  detail::require(std::filesystem::is_regular_file(text),
+                  "--mask {}: not a paper mask (box50, half, expand, box25, sr2x, alllines), "
+                  "not random:P and no such file",
+                  text);
+  auto mask = read_mask_png(text);
+  detail::require(mask.size(2) == height && mask.size(3) == width,
+                  "--mask {}: the mask is {}x{}, the image {}x{}", text, mask.size(2),
+                  mask.size(3), height, width);
+  detail::require(mask.sum().item<double>() > 0.0, "--mask {}: no pixel is observed", text);
+  return mask;
+}
+
+}  // namespace
+
+std::shared_ptr<const ForwardOperator> make_operator(const OperatorArguments& arguments,
+                                                     int64_t height, int64_t width,
+                                                     uint64_t seed) {
+  if (arguments.kind == "downsample") {
+    detail::require(height % arguments.factor == 0 && width % arguments.factor == 0,
+                    "--factor {}: does not divide the image size {}x{}", arguments.factor,
+                    height, width);
+    AveragePool::Options options;
+    options.factor = arguments.factor;
+    return std::make_shared<AveragePool>(options);
+  }
+  if (arguments.kind == "blur") {
+    GaussianBlur::Options options;
+    options.sigma_pixels = arguments.blur_sigma;
+    return std::make_shared<GaussianBlur>(options);
+  }
+  return std::make_shared<Inpainting>(parse_mask(arguments.mask, height, width, seed));
+}
+
+torch::Tensor operator_mask(const ForwardOperator& forward_operator) {
+  const auto* inpainting = dynamic_cast<const Inpainting*>(&forward_operator);
+  return inpainting != nullptr ? inpainting->mask() : torch::Tensor();
+}
+
+void SolverArguments::add_to(CLI::App& app) {
+  app.add_option("--solver", name, "the solver")
+      ->check(CLI::IsMember(solver_names()))
+      ->capture_default_str();
+  app.add_option("--time-steps", time_steps, "MAP-GA outer time steps (paper: 20)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--iterations", iterations,
+                 "MAP-GA gradient-ascent iterations per time step (paper: 50)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--steps", steps,
+                 "reverse steps of PGDM (default 100) and DPS (default 1000); PGDM steps of "
+                 "MAP-GA-PGDM (default 20)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--learning-rate", learning_rate,
+                 "MAP-GA step size (default: sigma_y^2 + sigma_eps^2, the paper's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--optimizer", optimizer, "MAP-GA optimizer: gd, momentum or adam")
+      ->check(CLI::IsMember({"gd", "momentum", "adam"}))
+      ->capture_default_str();
+  app.add_option("--zeta", zeta, "DPS step scale")->check(CLI::PositiveNumber)->capture_default_str();
+}
+
+std::vector<std::string> solver_names() {
+  return {"map-ga", "map-ga-np", "map-ga-d", "map-ga-d-np", "map-ga-pgdm", "map-ga-pgdm-d",
+          "pgdm", "dps"};
+}
+
+namespace {
+
+std::shared_ptr<const Optimizer> make_optimizer(const std::string& name) {
+  if (name == "momentum") return std::make_shared<Momentum>(Momentum::Options{});
+  if (name == "adam") return std::make_shared<Adam>(Adam::Options{});
+  return std::make_shared<GradientAscent>();
+}
+
+}  // namespace
+
+std::shared_ptr<const Solver> make_solver(const SolverArguments& arguments,
+                                          const PriorModels& models) {
+  const auto& name = arguments.name;
+  const bool denoiser_variant = name == "map-ga-d" || name == "map-ga-d-np" ||
+                                name == "map-ga-pgdm-d";
+  const auto source =
+      denoiser_variant ? ConsistencySource::kDenoiser : ConsistencySource::kConsistencyModel;
+  if (name.rfind("map-ga-pgdm", 0) == 0) {
+    MapGaPgdm::Options options;
+    options.num_time_steps = arguments.time_steps;
+    options.num_iter = arguments.iterations;
+    options.consistency_source = source;
+    options.learning_rate = arguments.learning_rate;
+    options.optimizer = make_optimizer(arguments.optimizer);
+    options.pgdm_steps = arguments.steps.value_or(20);
+    return std::make_shared<MapGaPgdm>(models, options);
+  }
+  if (name.rfind("map-ga", 0) == 0) {
+    MapGa::Options options;
+    options.num_time_steps = arguments.time_steps;
+    options.num_iter = arguments.iterations;
+    options.use_prior = name == "map-ga" || name == "map-ga-d";
+    options.consistency_source = source;
+    options.learning_rate = arguments.learning_rate;
+    options.optimizer = make_optimizer(arguments.optimizer);
+    return std::make_shared<MapGa>(models, options);
+  }
+  if (name == "pgdm") {
+    Pgdm::Options options;
+    options.schedule.num_steps = arguments.steps.value_or(100);
+    return std::make_shared<Pgdm>(models, options);
+  }
+  detail::require(name == "dps", "--solver {}: expected one of {}", name,
+                  fmt::join(solver_names(), ", "));
+  Dps::Options options;
+  options.schedule.num_steps = arguments.steps.value_or(1000);
+  options.zeta = arguments.zeta;
+  return std::make_shared<Dps>(models, options);
+}
+
+IterationCallback progress_bar(const std::string& label) {
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  auto last_tenth = std::make_shared<int64_t>(-1);
+  return [label, terminal, last_tenth](const IterationSummary& s) {
+    const double fraction = static_cast<double>(s.step) / static_cast<double>(s.total_steps);
+    const auto tenth = static_cast<int64_t>(fraction * 10.0);
+    if (!terminal && tenth == *last_tenth) return CallbackResult::kContinue;
+    *last_tenth = tenth;
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(fraction * kWidth);
+    fmt::print(stderr, "{}{} [{}{}] {:3.0f}% {:.1f} s{}", terminal ? "\r" : "", label,
+               std::string(static_cast<size_t>(filled), '#'),
+               std::string(static_cast<size_t>(kWidth - filled), '.'), 100.0 * fraction,
+               s.elapsed_time_in_seconds, terminal && s.step < s.total_steps ? "" : "\n");
+    std::fflush(stderr);
+    return CallbackResult::kContinue;
+  };
+}
+
+torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
+                                        const std::string& data_directory) {
+  const auto test = read_fashion_mnist(data_directory, FashionMnistSplit::kTest);
+  for (const auto index : indices) {
+    detail::require(index >= 0 && index < test.images.size(0),
+                    "--fmnist-test {}: expected an index in [0, {})", index,
+                    test.images.size(0));
+  }
+  return test.images.index_select(0, torch::tensor(indices, torch::kLong));
+}
+
+void check_output_path(const std::string& output, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  detail::require(!output.empty(), "expected an output path, got an empty one");
+  for (const auto& input : inputs) {
+    if (input.empty() || !fs::exists(input) || !fs::exists(output)) continue;
+    detail::require(!fs::equivalent(input, output),
+                    "output {} is the input file {}: refusing to overwrite it", output, input);
+  }
+  detail::require(!fs::is_directory(output), "output {} is a directory, expected a file path",
+                  output);
+  auto folder = fs::path(output).parent_path();
+  if (folder.empty()) folder = ".";
+  std::error_code error;
+  fs::create_directories(folder, error);
+  detail::require(fs::is_directory(folder), "output {}: cannot create the folder {}", output,
+                  folder.string());
+  detail::require(::access(folder.c_str(), W_OK) == 0, "output {}: the folder {} is not writable",
+                  output, folder.string());
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const auto temporary = path + ".partial";
+  {
+    std::ofstream out(temporary);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::remove(temporary.c_str());
+      throw std::runtime_error(fmt::format("cannot write {}", path));
+    }
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+}  // namespace mapinverse::cli

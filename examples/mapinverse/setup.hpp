@@ -1,0 +1,110 @@
+#pragma once
+
+// The command line's building blocks, shared by its subcommands: which prior, which
+// forward operator and which solver the user asked for, and how to build each.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include "mapinverse/models/gaussian_mixture_prior.hpp"
+#include "mapinverse/operators/forward_operator.hpp"
+#include "mapinverse/solvers/iteration.hpp"
+#include "mapinverse/solvers/solver.hpp"
+
+namespace mapinverse::cli {
+
+/// --prior and the files behind it.
+struct PriorArguments {
+  /// unet (the shipped networks), mixture (the shipped Gaussian mixture) or torchscript.
+  std::string kind = "unet";
+  std::string denoiser;     // empty: the shipped file
+  std::string consistency;  // empty: the shipped file
+  std::string mixture;      // empty: the shipped file
+  /// For --prior torchscript: edm (raw network), openai (raw consistency network,
+  /// 250 ln t) or ready (files that are D and C themselves).
+  std::string torchscript_form = "edm";
+  /// cpu, cuda or auto (cuda when LibTorch has it).
+  std::string device = "auto";
+
+  void add_to(CLI::App& app);
+};
+
+struct Prior {
+  PriorModels models;
+  /// Set for --prior mixture.
+  std::shared_ptr<const GaussianMixturePrior> mixture;
+  torch::Device device = torch::kCPU;
+  std::string description;
+  /// The image shape [C, H, W] the prior models; empty when unknown (TorchScript).
+  std::vector<int64_t> image_shape;
+
+  /// Throws std::invalid_argument when `images` [N, C, H, W] do not have image_shape.
+  void check_images(const torch::Tensor& images, const std::string& source) const;
+};
+
+Prior load_prior(const PriorArguments& arguments);
+
+/// --operator and its parameters.
+struct OperatorArguments {
+  /// inpaint, downsample or blur.
+  std::string kind = "inpaint";
+  /// For inpaint: a paper mask name, random:P or a PNG file (white = observed).
+  std::string mask = "box50";
+  int64_t factor = 2;
+  double blur_sigma = 1.0;
+
+  void add_to(CLI::App& app);
+};
+
+/// The operator for images of height x width. `seed` fixes random:P masks.
+std::shared_ptr<const ForwardOperator> make_operator(const OperatorArguments& arguments,
+                                                     int64_t height, int64_t width,
+                                                     uint64_t seed);
+
+/// For inpainting, the [1,1,H,W] mask (to draw missing pixels); undefined otherwise.
+torch::Tensor operator_mask(const ForwardOperator& forward_operator);
+
+/// --solver and its budget.
+struct SolverArguments {
+  /// map-ga, map-ga-np, map-ga-d, map-ga-d-np, map-ga-pgdm, map-ga-pgdm-d, pgdm or dps.
+  std::string name = "map-ga";
+  /// MAP-GA: outer time steps x gradient-ascent iterations (paper: 20 x 50).
+  int64_t time_steps = 20;
+  int64_t iterations = 50;
+  /// PGDM/DPS reverse steps; MAP-GA-PGDM's PGDM stage (paper: 20).
+  std::optional<int64_t> steps;
+  std::optional<double> learning_rate;
+  /// gd, momentum or adam.
+  std::string optimizer = "gd";
+  double zeta = 1.0;
+
+  void add_to(CLI::App& app);
+};
+
+std::vector<std::string> solver_names();
+
+std::shared_ptr<const Solver> make_solver(const SolverArguments& arguments,
+                                          const PriorModels& models);
+
+/// A one-line progress bar on stderr, redrawn in place when stderr is a terminal and
+/// printed every 10 % otherwise.
+IterationCallback progress_bar(const std::string& label);
+
+/// The Fashion-MNIST test images with these indices, [N,1,28,28] in [-1, 1].
+torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
+                                        const std::string& data_directory);
+
+/// Checks a path the program is about to write: its folder exists or can be made, and it
+/// is none of `inputs`. Throws std::invalid_argument naming the path otherwise.
+void check_output_path(const std::string& output, const std::vector<std::string>& inputs);
+
+/// Writes `text` to `path` through a temporary file and a rename.
+void write_text_atomically(const std::string& path, const std::string& text);
+
+}  // namespace mapinverse::cli
