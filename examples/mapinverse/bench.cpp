@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -202,6 +203,63 @@ std::vector<Entry> noisy_entries(const BenchArguments& arguments, const PriorMod
   return entries;
 }
 
+/// Finished cells of an interrupted run, in <out>/cells.json: rerunning the same command
+/// skips them. A cell's key holds every setting that changes its numbers.
+class CellCache {
+ public:
+  CellCache(const BenchArguments& arguments, const std::string& prior)
+      : path_((std::filesystem::path(arguments.out) / "cells.json").string()),
+        settings_(fmt::format("images={} steps={}x{} pgdm={} batch={} seed={} prior={}",
+                              arguments.images, arguments.time_steps, arguments.iterations,
+                              arguments.pgdm_steps, arguments.batch, arguments.seed, prior)) {
+    if (!std::filesystem::exists(path_)) return;
+    try {
+      std::ifstream in(path_);
+      cells_ = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& error) {
+      throw std::invalid_argument(fmt::format(
+          "{}: not a readable cell cache ({}); remove it to start afresh", path_, error.what()));
+    }
+  }
+
+  std::string key(int table, double sigma_y, const std::string& mask,
+                  const std::string& method) const {
+    return fmt::format("table={} sigma_y={} mask={} method={} {}", table, sigma_y, mask, method,
+                       settings_);
+  }
+
+  /// The cell and the first image's restoration, if this run or an earlier one made it.
+  std::optional<std::pair<Cell, torch::Tensor>> find(const std::string& key) const {
+    if (!cells_.contains(key)) return std::nullopt;
+    const auto& j = cells_[key];
+    Cell cell{j["psnr_db"], j["ssim"], j["frechet_distance"], j["nfe_per_image"], j["seconds"]};
+    const auto tile = torch::tensor(j["first_image"].get<std::vector<float>>()).view({1, 28, 28});
+    return std::pair{cell, tile};
+  }
+
+  void store(const std::string& key, const Cell& cell, const torch::Tensor& first_image) {
+    const auto flat = first_image.detach().cpu().to(torch::kFloat32).contiguous().view({-1});
+    cells_[key] = {{"psnr_db", cell.psnr},
+                   {"ssim", cell.ssim},
+                   {"frechet_distance", cell.frechet},
+                   {"nfe_per_image", cell.network_calls_per_image},
+                   {"seconds", cell.seconds},
+                   {"first_image", std::vector<float>(flat.data_ptr<float>(),
+                                                      flat.data_ptr<float>() + flat.numel())}};
+    std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
+    write_text_atomically(path_, cells_.dump() + "\n");
+  }
+
+  size_t reused() const { return reused_; }
+  void count_reuse() { ++reused_; }
+
+ private:
+  std::string path_;
+  std::string settings_;
+  nlohmann::json cells_ = nlohmann::json::object();
+  size_t reused_ = 0;
+};
+
 /// Seed of the measurement noise of one (mask, sigma) setting and batch.
 uint64_t noise_seed(uint64_t seed, size_t mask_index, double sigma_y, int64_t first) {
   return seed * 1000003ULL + mask_index * 7919ULL +
@@ -212,7 +270,12 @@ uint64_t noise_seed(uint64_t seed, size_t mask_index, double sigma_y, int64_t fi
 class Bench {
  public:
   Bench(const BenchArguments& arguments, const Prior& prior)
-      : arguments_(arguments), prior_(prior), evaluation_(arguments, prior.device) {}
+      : arguments_(arguments),
+        prior_(prior),
+        evaluation_(arguments, prior.device),
+        cache_(arguments, prior.description) {}
+
+  size_t reused_cells() const { return cache_.reused(); }
 
   /// One table over every mask; `figure_row` collects the first image's restorations.
   Table run_table(int number, const std::string& title, double sigma_y,
@@ -240,8 +303,17 @@ class Bench {
                                                          (1 - mask[0]) * -0.4};
       if (!arguments_.quiet) fmt::print(stderr, "Table {} ({}), mask {}\n", number, title, mask_name);
       for (size_t e = 0; e < entries.size(); ++e) {
+        const auto key = cache_.key(number, sigma_y, mask_name, entries[e].method);
+        if (const auto cached = cache_.find(key)) {
+          table.rows[e].cells[mask_name] = cached->first;
+          tiles.push_back(cached->second.to(prior_.device));
+          cache_.count_reuse();
+          continue;
+        }
         torch::Tensor restored;
-        table.rows[e].cells[mask_name] = evaluation_.run(entries[e], problem_for, &restored);
+        const auto cell = evaluation_.run(entries[e], problem_for, &restored);
+        cache_.store(key, cell, restored[0]);
+        table.rows[e].cells[mask_name] = cell;
         tiles.push_back(restored[0]);
       }
       if (figure != nullptr) figure->push_back(torch::stack(tiles).cpu());
@@ -260,6 +332,7 @@ class Bench {
   const BenchArguments& arguments_;
   const Prior& prior_;
   Evaluation evaluation_;
+  CellCache cache_;
 };
 
 std::string format_table(const Table& table, const std::vector<std::string>& masks) {
@@ -355,17 +428,27 @@ int run_bench(BenchArguments arguments) {
   }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double solver_seconds = 0.0;  // over all cells, also those of earlier runs
+  for (const auto& table : tables) {
+    for (const auto& row : table.rows) {
+      for (const auto& [mask, cell] : row.cells) solver_seconds += cell.seconds;
+    }
+  }
   std::string markdown = fmt::format(
       "Fashion-MNIST test images 0-{}, {}; MAP-GA {} x {}, PGDM {} steps, MAP-GA-PGDM's PGDM "
-      "stage 20 steps; {} LibTorch thread(s); {:.0f} s in all.\n\n",
+      "stage 20 steps; {} LibTorch thread(s); solver time {:.0f} s; {:.0f} s in this run{}.\n\n",
       arguments.images - 1, prior.description, arguments.time_steps, arguments.iterations,
-      arguments.pgdm_steps, at::get_num_threads(), seconds);
+      arguments.pgdm_steps, at::get_num_threads(), solver_seconds, seconds,
+      bench.reused_cells() > 0
+          ? fmt::format(" ({} cells taken from an earlier run's cells.json)", bench.reused_cells())
+          : "");
   nlohmann::json document{{"images", arguments.images},
                           {"map_ga_time_steps", arguments.time_steps},
                           {"map_ga_iterations", arguments.iterations},
                           {"pgdm_steps", arguments.pgdm_steps},
                           {"threads", at::get_num_threads()},
                           {"seconds", seconds},
+                          {"solver_seconds", solver_seconds},
                           {"prior", prior.description},
                           {"tables", nlohmann::json::array()}};
   for (const auto& table : tables) {
