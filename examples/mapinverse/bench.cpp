@@ -24,14 +24,14 @@
 namespace mapinverse::cli {
 
 void BenchArguments::add_to(CLI::App& app) {
-  app.add_flag("--quick", quick, "the small size: 8 images, MAP-GA 10x5, PGDM 50 steps");
-  app.add_option("--images", images, "test images (the first N); default 8 quick, 100 full")
+  app.add_flag("--quick", quick, "the small size: 6 images, MAP-GA 8x4, PGDM 40 steps");
+  app.add_option("--images", images, "test images (the first N); default 6 quick, 100 full")
       ->check(CLI::Range(int64_t{2}, int64_t{10000}));
-  app.add_option("--time-steps", time_steps, "MAP-GA time steps (default 10 quick, 20 full)")
+  app.add_option("--time-steps", time_steps, "MAP-GA time steps (default 8 quick, 20 full)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--iterations", iterations, "MAP-GA iterations per step (default 5 quick, 10 full)")
+  app.add_option("--iterations", iterations, "MAP-GA iterations per step (default 4 quick, 10 full)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--pgdm-steps", pgdm_steps, "PGDM steps (default 50 quick, 100 full)")
+  app.add_option("--pgdm-steps", pgdm_steps, "PGDM steps (default 40 quick, 100 full)")
       ->check(CLI::PositiveNumber);
   app.add_option("--batch", batch, "images solved together")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--tables", tables, "which tables (1, 2, 3)")
@@ -273,7 +273,7 @@ class Bench {
       : arguments_(arguments),
         prior_(prior),
         evaluation_(arguments, prior.device),
-        cache_(arguments, prior.description) {}
+        cache_(arguments, prior.description + " " + prior.fingerprint) {}
 
   size_t reused_cells() const { return cache_.reused(); }
 
@@ -381,10 +381,10 @@ void write_figure(const std::string& path, const std::vector<torch::Tensor>& row
 }
 
 void apply_size_defaults(BenchArguments& a) {
-  if (a.images == 0) a.images = a.quick ? 8 : 100;
-  if (a.time_steps == 0) a.time_steps = a.quick ? 10 : 20;
-  if (a.iterations == 0) a.iterations = a.quick ? 5 : 10;
-  if (a.pgdm_steps == 0) a.pgdm_steps = a.quick ? 50 : 100;
+  if (a.images == 0) a.images = a.quick ? 6 : 100;
+  if (a.time_steps == 0) a.time_steps = a.quick ? 8 : 20;
+  if (a.iterations == 0) a.iterations = a.quick ? 4 : 10;
+  if (a.pgdm_steps == 0) a.pgdm_steps = a.quick ? 40 : 100;
   for (const double sigma : a.sigmas) {
     detail::require(std::isfinite(sigma) && sigma > 0.0, "--sigmas {}: expected values > 0", sigma);
   }

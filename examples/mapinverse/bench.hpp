@@ -13,10 +13,10 @@ namespace mapinverse::cli {
 /// The seed paper's Tables 1-3 on Fashion-MNIST test images.
 struct BenchArguments {
   bool quick = false;
-  int64_t images = 0;          // 0: 8 with --quick, 100 otherwise
-  int64_t time_steps = 0;      // MAP-GA outer steps; 0: 10 with --quick, 20 otherwise
-  int64_t iterations = 0;      // MAP-GA inner iterations; 0: 5 with --quick, 10 otherwise
-  int64_t pgdm_steps = 0;      // PGDM reverse steps; 0: 50 with --quick, 100 otherwise
+  int64_t images = 0;          // 0: 6 with --quick, 100 otherwise
+  int64_t time_steps = 0;      // MAP-GA outer steps; 0: 8 with --quick, 20 otherwise
+  int64_t iterations = 0;      // MAP-GA inner iterations; 0: 4 with --quick, 10 otherwise
+  int64_t pgdm_steps = 0;      // PGDM reverse steps; 0: 40 with --quick, 100 otherwise
   int64_t batch = 50;          // images solved together
   std::vector<int> tables{1, 2, 3};
   std::vector<double> sigmas{0.05, 0.1, 0.2};

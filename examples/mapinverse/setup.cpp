@@ -27,6 +27,19 @@ torch::Device choose_device(const std::string& name) {
   return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
+/// FNV-1a of a file's bytes, in hex: tells two versions of a model file apart.
+std::string fingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  uint64_t hash = 1469598103934665603ULL;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ULL;
+    }
+  }
+  return fmt::format("{:016x}", hash);
+}
+
 std::string or_shipped(const std::string& path, const char* file) {
   return path.empty() ? shipped_model_path(file).string() : path;
 }
@@ -60,6 +73,9 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
                                   arguments.torchscript_form,
                                   arguments.denoiser.empty() ? "-" : arguments.denoiser,
                                   arguments.consistency.empty() ? "-" : arguments.consistency);
+  for (const auto& file : {arguments.denoiser, arguments.consistency}) {
+    if (!file.empty()) prior.fingerprint += fingerprint(file);
+  }
   return prior;
 }
 
@@ -98,6 +114,7 @@ Prior load_prior(const PriorArguments& arguments) {
     ode.num_steps = 8;
     prior.models.consistency = std::make_shared<OdeConsistency>(prior.mixture, ode);
     prior.description = fmt::format("Gaussian mixture {}", path);
+    prior.fingerprint = fingerprint(path);
     prior.image_shape = prior.mixture->event_shape();
     return prior;
   }
@@ -106,6 +123,7 @@ Prior load_prior(const PriorArguments& arguments) {
   prior.models.denoiser = load_unet_denoiser(denoiser, device);
   prior.models.consistency = load_unet_consistency(consistency, device);
   prior.description = fmt::format("U-Net denoiser {}, consistency model {}", denoiser, consistency);
+  prior.fingerprint = fingerprint(denoiser) + fingerprint(consistency);
   prior.image_shape = {1, 28, 28};
   return prior;
 }

@@ -41,6 +41,8 @@ struct Prior {
   std::shared_ptr<const GaussianMixturePrior> mixture;
   torch::Device device = torch::kCPU;
   std::string description;
+  /// Hashes of the model files' contents (cached results are tied to them).
+  std::string fingerprint;
   /// The image shape [C, H, W] the prior models; empty when unknown (TorchScript).
   std::vector<int64_t> image_shape;
 
