@@ -4,6 +4,7 @@
 #include "restore.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -110,6 +111,8 @@ int run_restore(const RestoreArguments& arguments) {
   check_output_path(arguments.output, inputs);
   if (!arguments.report.empty()) check_output_path(arguments.report, inputs);
   if (!arguments.measurement_output.empty()) check_output_path(arguments.measurement_output, inputs);
+  detail::require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
+                  "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
   detail::require(!arguments.measured || !arguments.input.empty(),
                   "--measured: needs --input (the measurement image)");
 

@@ -1,0 +1,68 @@
+# The command-line tool's side of the bad-input corpus: each case runs `mapinverse`
+# with one thing wrong and must end with a non-zero exit, a message naming the problem
+# and no output file. The bad files come from the fixture below.
+set(fixtures ${CMAKE_CURRENT_BINARY_DIR}/tool_bad_inputs)
+add_test(NAME "tool: bad-input fixtures" COMMAND reliability_tests "[.tool_fixtures]")
+set_tests_properties("tool: bad-input fixtures" PROPERTIES
+  ENVIRONMENT MAPINVERSE_FIXTURE_DIR=${fixtures}
+  FIXTURES_SETUP tool_bad_inputs)
+
+set(tool_case_count 0)
+# bad_input(NAME EXPECT [OUTPUT path] ARGS ...): OUTPUT defaults to out/<n>.png, which
+# the arguments can name as @OUT@.
+function(bad_input name expect)
+  cmake_parse_arguments(PARSE_ARGV 2 case "" "OUTPUT" "ARGS")
+  math(EXPR index "${tool_case_count} + 1")
+  set(tool_case_count ${index} PARENT_SCOPE)
+  set(output ${fixtures}/out/case${index}.png)
+  if(case_OUTPUT)
+    set(output ${case_OUTPUT})
+  endif()
+  string(REPLACE "@OUT@" "${fixtures}/out/case${index}.png" arguments "${case_ARGS}")
+  string(REPLACE "@F@" "${fixtures}" arguments "${arguments}")
+  string(REPLACE "@F@" "${fixtures}" output "${output}")
+  string(REPLACE ";" "|" arguments "${arguments}")
+  add_test(NAME "tool: bad input ${index}: ${name}"
+    COMMAND ${CMAKE_COMMAND} -DTOOL=$<TARGET_FILE:mapinverse_cli> "-DARGS=${arguments}"
+      "-DEXPECT=${expect}" -DOUTPUT=${output} -P ${CMAKE_CURRENT_SOURCE_DIR}/tool/run_bad_input.cmake)
+  set_tests_properties("tool: bad input ${index}: ${name}" PROPERTIES
+    FIXTURES_REQUIRED tool_bad_inputs)
+endfunction()
+
+set(R restore --quiet --time-steps 2 --iterations 1)
+bad_input("no subcommand" "A subcommand is required")
+bad_input("no output" "--output is required" ARGS ${R} --fmnist-test 0)
+bad_input("test index out of range" "expected an index in [0, 10000)" ARGS ${R} --fmnist-test 10000 -o @OUT@)
+bad_input("negative test index" "--fmnist-test" ARGS ${R} --fmnist-test -1 -o @OUT@)
+bad_input("missing input" "File does not exist" ARGS ${R} --input @F@/missing.png -o @OUT@)
+bad_input("input not a PNG" "is not a PNG file" ARGS ${R} --input @F@/text.png -o @OUT@)
+bad_input("16-bit input" "16-bit PNG files are not supported" ARGS ${R} --input @F@/sixteen.png -o @OUT@)
+bad_input("huge input" "exceeds the limit" ARGS ${R} --input @F@/huge.png -o @OUT@)
+bad_input("colour input for a grey prior" "the prior models images of shape [1,28,28]" ARGS ${R} --input @F@/colour.png -o @OUT@)
+bad_input("non-binary mask file" "expected a binary mask" ARGS ${R} --fmnist-test 0 --mask @F@/grey_mask.png -o @OUT@)
+bad_input("all-zero mask file" "no pixel is observed" ARGS ${R} --fmnist-test 0 --mask @F@/zero_mask.png -o @OUT@)
+bad_input("mask and image of different sizes" "the mask is 10x10, the image 28x28" ARGS ${R} --fmnist-test 0 --mask @F@/small_mask.png -o @OUT@)
+bad_input("random mask with P = 0" "keep_probability" ARGS ${R} --fmnist-test 0 --mask random:0 -o @OUT@)
+bad_input("random mask without a number" "expected random:P" ARGS ${R} --fmnist-test 0 --mask random:abc -o @OUT@)
+bad_input("unknown mask" "not a paper mask" ARGS ${R} --fmnist-test 0 --mask box51 -o @OUT@)
+bad_input("negative sigma_y" "--sigma-y" ARGS ${R} --fmnist-test 0 --sigma-y -0.1 -o @OUT@)
+bad_input("NaN sigma_y" "--sigma-y nan: expected a finite value" ARGS ${R} --fmnist-test 0 --sigma-y nan -o @OUT@)
+bad_input("zero time steps" "--time-steps" ARGS restore --fmnist-test 0 --time-steps 0 -o @OUT@)
+bad_input("negative iterations" "--iterations" ARGS restore --fmnist-test 0 --iterations -5 -o @OUT@)
+bad_input("NaN learning rate" "learning_rate" ARGS ${R} --fmnist-test 0 --learning-rate nan -o @OUT@)
+bad_input("infinite learning rate" "--learning-rate" ARGS ${R} --fmnist-test 0 --learning-rate inf -o @OUT@)
+bad_input("zero PGDM steps" "--steps" ARGS ${R} --fmnist-test 0 --solver pgdm --steps 0 -o @OUT@)
+bad_input("MAP-GA-PGDM without noise" "sigma_y" ARGS ${R} --fmnist-test 0 --solver map-ga-pgdm -o @OUT@)
+bad_input("missing model file" "no such file" ARGS ${R} --fmnist-test 0 --denoiser @F@/missing.pt -o @OUT@)
+bad_input("empty model file" "cannot be read as" ARGS ${R} --fmnist-test 0 --denoiser @F@/empty.pt -o @OUT@)
+bad_input("truncated model file" "cannot be read as" ARGS ${R} --fmnist-test 0 --consistency @F@/truncated.pt -o @OUT@)
+bad_input("corrupt model file" "cannot be read as" ARGS ${R} --fmnist-test 0 --denoiser @F@/garbage.pt -o @OUT@)
+bad_input("corrupt mixture file" "not a readable tensor archive" ARGS ${R} --fmnist-test 0 --prior mixture --mixture @F@/garbage.pt -o @OUT@)
+bad_input("TorchScript model with the wrong signature" "expected forward(x: Tensor, sigma: Tensor" ARGS ${R} --fmnist-test 0 --prior torchscript --denoiser @F@/wrong_signature.pt -o @OUT@)
+bad_input("down-sampling factor that does not divide" "does not divide the image size" ARGS ${R} --fmnist-test 0 --operator downsample --factor 3 -o @OUT@)
+bad_input("unwritable output folder" "cannot create the folder" OUTPUT /proc/mapinverse_no_such_dir/out.png ARGS ${R} --fmnist-test 0 -o /proc/mapinverse_no_such_dir/out.png)
+bad_input("output path equal to the input" "refusing to overwrite it" OUTPUT @F@/out/never.png ARGS ${R} --input @F@/input.png -o @F@/input.png)
+bad_input("output path that is a folder" "is a directory" OUTPUT @F@/out/never.png ARGS ${R} --fmnist-test 0 -o @F@/out)
+bad_input("unwritable report: no restored image either" "cannot create the folder" ARGS ${R} --fmnist-test 0 --report /proc/mapinverse_no_such_dir/r.json -o @OUT@)
+bad_input("sample count 0" "--count" ARGS sample --count 0 -o @OUT@)
+bad_input("bench with one image" "--images" ARGS bench --images 1 --out @F@/out/bench)
