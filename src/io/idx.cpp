@@ -73,11 +73,31 @@ void check_magic(uint32_t magic, uint32_t expected, const std::string& path, con
 }
 
 /// Reads the payload and checks that nothing follows it: trailing bytes mean the
-/// header's dimensions do not describe the file.
+/// header's dimensions do not describe the file. The buffer grows with the data that
+/// actually arrives (16 MiB at a time), so a header that declares more than the file
+/// holds costs no more memory than the file's contents.
 std::vector<uint8_t> read_payload(gzFile file, int64_t count, const std::string& path,
                                   const char* where) {
-  std::vector<uint8_t> data(static_cast<size_t>(count));
-  read_exact(file, data.data(), data.size(), path, "data", where);
+  constexpr size_t kChunk = size_t{1} << 24;
+  const auto total = static_cast<size_t>(count);
+  std::vector<uint8_t> data;
+  while (data.size() < total) {
+    const size_t done = data.size();
+    const size_t step = std::min(kChunk, total - done);
+    data.resize(done + step);
+    const int got = gzread(file, data.data() + done, static_cast<unsigned>(step));
+    if (got < 0) {
+      int code = 0;
+      throw std::runtime_error(fmt::format("{}: '{}' is not a valid gzip stream while reading "
+                                           "data: {}",
+                                           where, path, gzerror(file, &code)));
+    }
+    data.resize(done + static_cast<size_t>(got));
+    if (got == 0) {
+      throw std::runtime_error(fmt::format("{}: '{}' is truncated: expected {} bytes of data, got {}",
+                                           where, path, total, done));
+    }
+  }
   unsigned char extra = 0;
   if (gzread(file, &extra, 1) != 0) {
     throw std::runtime_error(fmt::format(
