@@ -25,7 +25,7 @@ namespace mapinverse::cli {
 
 void BenchArguments::add_to(CLI::App& app) {
   app.add_flag("--quick", quick, "the small size: 6 images, MAP-GA 8x4, PGDM 40 steps");
-  app.add_option("--images", images, "test images (the first N); default 6 quick, 100 full")
+  app.add_option("--images", images, "test images (the first N); default 6 quick, 50 full")
       ->check(CLI::Range(int64_t{2}, int64_t{10000}));
   app.add_option("--time-steps", time_steps, "MAP-GA time steps (default 8 quick, 20 full)")
       ->check(CLI::PositiveNumber);
@@ -381,7 +381,7 @@ void write_figure(const std::string& path, const std::vector<torch::Tensor>& row
 }
 
 void apply_size_defaults(BenchArguments& a) {
-  if (a.images == 0) a.images = a.quick ? 6 : 100;
+  if (a.images == 0) a.images = a.quick ? 6 : 50;
   if (a.time_steps == 0) a.time_steps = a.quick ? 8 : 20;
   if (a.iterations == 0) a.iterations = a.quick ? 4 : 10;
   if (a.pgdm_steps == 0) a.pgdm_steps = a.quick ? 40 : 100;

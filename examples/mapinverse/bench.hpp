@@ -13,7 +13,7 @@ namespace mapinverse::cli {
 /// The seed paper's Tables 1-3 on Fashion-MNIST test images.
 struct BenchArguments {
   bool quick = false;
-  int64_t images = 0;          // 0: 6 with --quick, 100 otherwise
+  int64_t images = 0;          // 0: 6 with --quick, 50 otherwise
   int64_t time_steps = 0;      // MAP-GA outer steps; 0: 8 with --quick, 20 otherwise
   int64_t iterations = 0;      // MAP-GA inner iterations; 0: 4 with --quick, 10 otherwise
   int64_t pgdm_steps = 0;      // PGDM reverse steps; 0: 40 with --quick, 100 otherwise
