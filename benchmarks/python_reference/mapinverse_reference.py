@@ -803,29 +803,3 @@ def map_ga_pgdm(problem: Problem, *, denoiser: EdmDenoiser, consistency=None,
                   sigma_d=sigma_d, update="renoise", eta=1.0)
     result = (x, recorder.forwards, recorder.vjps)
     return result + (recorder.history,) if return_history else result
-
-
-# ---------------------------------------------------------------------------------------
-# Problems as examples/mapinverse/bench.cpp builds them (optional convenience).
-# ---------------------------------------------------------------------------------------
-
-def bench_noise_seed(seed: int, mask_index: int, sigma_y: float, first: int) -> int:
-    """noise_seed() of bench.cpp, with uint64 wrap-around; llround = half away from zero."""
-    rounded = int(math.floor(abs(sigma_y * 1000.0) + 0.5)) * (1 if sigma_y >= 0 else -1)
-    value = seed * 1000003 + mask_index * 7919 + rounded * 104729 + first
-    return value & 0xFFFFFFFFFFFFFFFF
-
-
-def bench_problem(originals: torch.Tensor, mask: torch.Tensor, sigma_y: float, seed: int,
-                  mask_index: int, first: int = 0) -> Problem:
-    """bench.cpp's problem_for(first, count) on originals [count,1,H,W] already sliced:
-    y = M x + sigma_y * M * xi with xi from make_generator(noise_seed(seed, m, sigma_y,
-    first)); Problem.seed = noise_seed(seed + 1, m, sigma_y, first)."""
-    op = Inpainting(mask)
-    generator = make_generator(bench_noise_seed(seed, mask_index, sigma_y, first))
-    clean = op.apply(originals)
-    placed = mask.to(dtype=clean.dtype, device=clean.device)
-    measurement = clean + sigma_y * placed * randn_like(clean, generator)
-    return Problem(measurement=measurement, operator=op, sigma_y=float(sigma_y),
-                   image_shape=tuple(originals.shape[1:]),
-                   seed=bench_noise_seed(seed + 1, mask_index, sigma_y, first))

@@ -209,9 +209,9 @@ class CellCache {
  public:
   CellCache(const BenchArguments& arguments, const std::string& prior)
       : path_((std::filesystem::path(arguments.out) / "cells.json").string()),
-        settings_(fmt::format("images={} steps={}x{} pgdm={} batch={} seed={} prior={}",
-                              arguments.images, arguments.time_steps, arguments.iterations,
-                              arguments.pgdm_steps, arguments.batch, arguments.seed, prior)) {
+        settings_(fmt::format("images={} steps={}x{} pgdm={} seed={} prior={}", arguments.images,
+                              arguments.time_steps, arguments.iterations, arguments.pgdm_steps,
+                              arguments.seed, prior)) {
     if (!std::filesystem::exists(path_)) return;
     try {
       std::ifstream in(path_);
@@ -260,11 +260,34 @@ class CellCache {
   size_t reused_ = 0;
 };
 
-/// Seed of the measurement noise of one (mask, sigma) setting and batch.
-uint64_t noise_seed(uint64_t seed, size_t mask_index, double sigma_y, int64_t first) {
-  return seed * 1000003ULL + mask_index * 7919ULL +
-         static_cast<uint64_t>(std::llround(sigma_y * 1000.0)) * 104729ULL +
-         static_cast<uint64_t>(first);
+/// SplitMix64 finaliser: turns structured (seed, purpose, setting, image) tuples into
+/// well-spread generator seeds.
+uint64_t mix(uint64_t value) {
+  value += 0x9e3779b97f4a7c15ULL;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
+  return value ^ (value >> 31);
+}
+
+/// What a seed is for; each image has its own seed per purpose and setting, so results
+/// do not depend on how the images are batched or sharded.
+enum class SeedPurpose : uint64_t { kMeasurementNoise = 1, kSolver = 2, kOracleStart = 3 };
+
+uint64_t image_seed(uint64_t seed, SeedPurpose purpose, size_t mask_index, double sigma_y,
+                    int64_t image) {
+  uint64_t value = mix(seed);
+  for (const uint64_t part : {static_cast<uint64_t>(purpose), static_cast<uint64_t>(mask_index),
+                              static_cast<uint64_t>(std::llround(sigma_y * 1e6)),
+                              static_cast<uint64_t>(image)}) {
+    value = mix(value ^ part);
+  }
+  return value;
+}
+
+/// Standard normal noise shaped like `like` [N, ...], sample i drawn from seeds[i].
+torch::Tensor per_image_noise(const torch::Tensor& like, const std::vector<uint64_t>& seeds) {
+  NoiseSource noise(seeds);
+  return noise.randn_like(like);
 }
 
 class Bench {
@@ -290,12 +313,15 @@ class Bench {
         Problem problem;
         problem.forward_operator = forward_operator;
         const auto originals = evaluation_.originals().slice(0, first, first + count);
-        auto generator = make_generator(noise_seed(arguments_.seed, m, sigma_y, first));
+        std::vector<uint64_t> noise_seeds;
+        for (int64_t i = first; i < first + count; ++i) {
+          noise_seeds.push_back(image_seed(arguments_.seed, SeedPurpose::kMeasurementNoise, m, sigma_y, i));
+          problem.sample_seeds.push_back(image_seed(arguments_.seed, SeedPurpose::kSolver, m, sigma_y, i));
+        }
         const auto clean = forward_operator->apply(originals);
-        problem.measurement = clean + sigma_y * mask * randn_like(clean, generator);
+        problem.measurement = clean + sigma_y * mask * per_image_noise(clean, noise_seeds);
         problem.sigma_y = sigma_y;
         problem.image_shape = {1, 28, 28};
-        problem.seed = noise_seed(arguments_.seed + 1, m, sigma_y, first);
         return problem;
       };
       const auto originals = evaluation_.originals();
@@ -323,9 +349,12 @@ class Bench {
 
   /// Table 2's oracle starts for the first `count` test images: x0 + 0.5 eta.
   torch::Tensor oracle_start(double time) const {
-    auto generator = make_generator(arguments_.seed + 2);
     const auto& originals = evaluation_.originals();
-    return originals + time * randn_like(originals, generator);
+    std::vector<uint64_t> seeds;
+    for (int64_t i = 0; i < originals.size(0); ++i) {
+      seeds.push_back(image_seed(arguments_.seed, SeedPurpose::kOracleStart, 0, 0.0, i));
+    }
+    return originals + time * per_image_noise(originals, seeds);
   }
 
  private:

@@ -116,3 +116,28 @@ TEST_CASE("every solver gives bit-identical results for the same seed") {
     CHECK_FALSE(torch::equal(first, solver->solve(problem).estimate));
   }
 }
+
+TEST_CASE("with per-sample seeds a sample's result does not depend on its batch") {
+  const auto denoiser = std::make_shared<mapinverse::testing::IsotropicGaussianDenoiser>(
+      torch::zeros({1, 1, 8, 8}, torch::kFloat64), 0.25);
+  const PriorModels models{denoiser, std::make_shared<DenoiserAsConsistency>(denoiser)};
+  const std::vector<uint64_t> seeds{101, 202, 303};
+  for (const auto& solver : all_solvers(models)) {
+    CAPTURE(solver->name());
+    auto batch = small_problem(0.1);
+    batch.sample_seeds = seeds;
+    const auto together = solver->solve(batch).estimate;
+    for (int64_t i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      auto alone = batch;
+      alone.measurement = batch.measurement.slice(0, i, i + 1);
+      alone.sample_seeds = {seeds[static_cast<size_t>(i)]};
+      CHECK(torch::allclose(solver->solve(alone).estimate[0], together[i], 0.0, 1e-12));
+    }
+    // The batch seed is then unused; sample seeds must match the batch.
+    batch.seed = 999;
+    CHECK(torch::equal(solver->solve(batch).estimate, together));
+    batch.sample_seeds = {1, 2};
+    CHECK_THROWS_WITH(solver->solve(batch), Catch::Contains("expected one seed per sample (3), got 2"));
+  }
+}

@@ -1,9 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
 
 namespace mapinverse {
 
@@ -27,5 +32,49 @@ inline torch::Tensor randn(torch::IntArrayRef sizes, const torch::TensorOptions&
   auto noise = torch::randn(sizes, generator, options.device(torch::kCPU));
   return noise.to(options.device());
 }
+
+/// Where a solver's noise comes from: either one generator for the whole batch, or one
+/// generator per sample, so that each sample's result depends on its own seed only and
+/// not on which other samples share its batch (needed to shard a data set over
+/// processes with results that do not depend on the number of processes).
+class NoiseSource {
+ public:
+  /// One generator for the batch: the draws of make_generator(seed).
+  explicit NoiseSource(uint64_t seed) : generators_{make_generator(seed)}, per_sample_(false) {}
+
+  /// One generator per sample; every draw must then have seeds.size() samples.
+  explicit NoiseSource(const std::vector<uint64_t>& sample_seeds) : per_sample_(true) {
+    detail::require(!sample_seeds.empty(), "NoiseSource: expected at least one sample seed");
+    generators_.reserve(sample_seeds.size());
+    for (const auto seed : sample_seeds) generators_.push_back(make_generator(seed));
+  }
+
+  /// Standard normal noise shaped [B, ...] with these options.
+  torch::Tensor randn(torch::IntArrayRef sizes, const torch::TensorOptions& options) {
+    if (!per_sample_) return mapinverse::randn(sizes, options, generators_.front());
+    detail::require(!sizes.empty() && sizes[0] == static_cast<int64_t>(generators_.size()),
+                    "NoiseSource: a draw of shape [{}] for {} per-sample seeds",
+                    fmt::join(sizes, ","), generators_.size());
+    auto sample_sizes = sizes.vec();
+    sample_sizes[0] = 1;
+    std::vector<torch::Tensor> samples;
+    samples.reserve(generators_.size());
+    for (auto& generator : generators_) {
+      samples.push_back(torch::randn(sample_sizes, generator, options.device(torch::kCPU)));
+    }
+    return torch::cat(samples).to(options.device());
+  }
+
+  /// Standard normal noise with the shape, dtype and device of `like`.
+  torch::Tensor randn_like(const torch::Tensor& like) {
+    return randn(like.sizes(), torch::TensorOptions().dtype(like.scalar_type()).device(like.device()));
+  }
+
+  bool per_sample() const { return per_sample_; }
+
+ private:
+  std::vector<torch::Generator> generators_;
+  bool per_sample_;
+};
 
 }  // namespace mapinverse

@@ -133,14 +133,14 @@ class MapGa final : public Solver {
                 const std::vector<IterationCallback>& callbacks = {}) const override {
     problem.validate();
     detail::SolveRecorder recorder(name(), callbacks, options_.num_time_steps);
-    auto generator = make_generator(problem.seed);
-    return recorder.finish(run(problem, recorder, generator));
+    auto noise = detail::noise_source(problem);
+    return recorder.finish(run(problem, recorder, noise));
   }
 
   /// The algorithm on a validated problem, recording into `recorder`: returns the
   /// final clean estimate C(z, tau_1) (= z after the last renoise to sigma(tau_0)).
   torch::Tensor run(const Problem& problem, detail::SolveRecorder& recorder,
-                    torch::Generator& generator) const {
+                    NoiseSource& noise) const {
     const auto& schedule = *consistency_->schedule();
     const auto times = time_steps();
     const double sigma_floor = schedule.sigma(times.back());
@@ -148,7 +148,7 @@ class MapGa final : public Solver {
     const double variance_y = problem.sigma_y * problem.sigma_y;
     const double learning_rate = options_.learning_rate.value_or(variance_y + sigma_eps * sigma_eps);
     auto z = detail::initial_noise(problem, schedule.sigma(times.front()), options_.start_image,
-                                   generator);
+                                   noise);
 
     torch::Tensor estimate;
     for (size_t i = 0; i + 1 < times.size(); ++i) {
@@ -160,7 +160,7 @@ class MapGa final : public Solver {
       recorder.check_finite(estimate, "the estimate C(z, t)", recorder.current_step(), sigma_t);
       const double sigma_next = schedule.sigma(times[i + 1]);
       const double scale = std::sqrt(std::max(sigma_next * sigma_next - sigma_floor * sigma_floor, 0.0));
-      z = scale > 0.0 ? estimate + scale * randn_like(estimate, generator) : estimate;
+      z = scale > 0.0 ? estimate + scale * noise.randn_like(estimate) : estimate;
       const auto fit = detail::data_term(problem, estimate, variance_y, sigma_eps * sigma_eps);
       if (!recorder.end_step(t, sigma_t, detail::batch_mean(fit.residual_norm),
                              detail::batch_mean(fit.objective))) {

@@ -95,9 +95,9 @@ class MapGaPgdm final : public Solver {
     const Pgdm pgdm(models_, options_.pgdm_options(schedule.time(problem.sigma_y)));
     detail::SolveRecorder recorder(name(), callbacks,
                                    options_.num_time_steps + options_.pgdm_steps);
-    auto generator = make_generator(problem.seed);
-    auto x = map_ga.run(problem, recorder, generator);
-    if (!recorder.stopped()) x = pgdm.run(problem, x, recorder, generator);
+    auto noise = detail::noise_source(problem);
+    auto x = map_ga.run(problem, recorder, noise);
+    if (!recorder.stopped()) x = pgdm.run(problem, x, recorder, noise);
     return recorder.finish(x);
   }
 

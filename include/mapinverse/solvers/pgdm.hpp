@@ -53,16 +53,16 @@ class Pgdm final : public Solver {
                 const std::vector<IterationCallback>& callbacks = {}) const override {
     problem.validate();
     detail::SolveRecorder recorder(name(), callbacks, options_.schedule.num_steps);
-    auto generator = make_generator(problem.seed);
+    auto noise = detail::noise_source(problem);
     const auto& schedule = *models_.denoiser->schedule();
     const auto x = detail::initial_noise(problem, schedule.sigma(options_.schedule.t_max),
-                                         options_.start_image, generator);
-    return recorder.finish(run(problem, x, recorder, generator));
+                                         options_.start_image, noise);
+    return recorder.finish(run(problem, x, recorder, noise));
   }
 
   /// The reverse diffusion from x at time schedule.t_max on a validated problem.
   torch::Tensor run(const Problem& problem, torch::Tensor x, detail::SolveRecorder& recorder,
-                    torch::Generator& generator) const {
+                    NoiseSource& noise) const {
     const auto& schedule = *models_.denoiser->schedule();
     const auto times = options_.schedule.times();
     const double sigma_floor = schedule.sigma(times.back());
@@ -76,7 +76,7 @@ class Pgdm final : public Solver {
                                                   variance_y, r_squared, recorder);
       const auto conditional = guided.estimate + variance_t * guided.guidance;
       x = reverse_step(x, conditional, sigma_t, schedule.sigma(times[i + 1]), sigma_floor,
-                       options_.step, generator);
+                       options_.step, noise);
       recorder.check_finite(x, "the iterate x_t", recorder.current_step(), sigma_t);
       if (!recorder.end_step(times[i], sigma_t, detail::batch_mean(guided.data.residual_norm),
                              detail::batch_mean(guided.data.objective))) {

@@ -29,6 +29,10 @@ struct Problem {
   torch::Tensor labels;
   /// Seeds every random draw of a solve: same seed, same machine, same result.
   uint64_t seed = 0;
+  /// If set (one per sample), sample i's draws come from its own generator seeded with
+  /// sample_seeds[i] instead of `seed`: each result then depends only on its own seed,
+  /// whatever else is in the batch.
+  std::vector<uint64_t> sample_seeds;
 
   int64_t batch_size() const { return measurement.size(0); }
 
@@ -59,6 +63,9 @@ struct Problem {
       detail::require(size >= 1, "Problem::image_shape = {}. Violated constraint: sizes >= 1",
                       shape_string(image_shape));
     }
+    detail::require(sample_seeds.empty() || static_cast<int64_t>(sample_seeds.size()) == batch_size(),
+                    "Problem::sample_seeds: expected one seed per sample ({}), got {}",
+                    batch_size(), sample_seeds.size());
     if (labels.defined()) {
       detail::require(labels.dim() == 1 && labels.size(0) == batch_size() &&
                           labels.scalar_type() == torch::kLong,

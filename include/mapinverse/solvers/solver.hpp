@@ -42,11 +42,17 @@ class Solver {
 namespace detail {
 
 /// The starting point of a reverse diffusion at noise level `sigma`:
-/// sigma xi (+ start_image when defined), xi ~ N(0, I) drawn from `generator`.
+/// sigma xi (+ start_image when defined), xi ~ N(0, I) drawn from `noise`.
+/// The noise of a solve: per-sample generators when the problem has sample seeds.
+inline NoiseSource noise_source(const Problem& problem) {
+  return problem.sample_seeds.empty() ? NoiseSource(problem.seed)
+                                      : NoiseSource(problem.sample_seeds);
+}
+
 inline torch::Tensor initial_noise(const Problem& problem, double sigma,
-                                   const torch::Tensor& start_image, torch::Generator& generator) {
+                                   const torch::Tensor& start_image, NoiseSource& noise) {
   const auto options = problem.measurement.options();
-  auto x = sigma * randn(problem.batch_shape(), options, generator);
+  auto x = sigma * noise.randn(problem.batch_shape(), options);
   return start_image.defined() ? x + start_image.to(options) : x;
 }
 
