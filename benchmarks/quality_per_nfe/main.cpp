@@ -1,0 +1,246 @@
+// Quality per network call: PSNR of Fashion-MNIST test images restored under box50 and
+// half, against the number of network evaluations (forwards + VJPs) per image, for
+// MAP-GA over the seed's (num_time_steps, num_iter) ablation set and for PGDM and DPS
+// over their step counts. Prints a table, writes JSON and a plot PNG (one panel per
+// mask; x: NFE per image on a log scale, y: PSNR).
+//
+//   benchmark_quality_per_nfe [--images 8] [--threads 1] [--json FILE] [--plot FILE]
+//                             [--quick]
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "mapinverse/mapinverse.hpp"
+
+using namespace mapinverse;
+
+namespace {
+
+struct Settings {
+  int64_t images = 8;
+  int threads = 1;
+  bool quick = false;
+  std::vector<std::string> masks{"box50", "half"};
+  std::string json_path;
+  std::string plot_path;
+};
+
+struct Point {
+  std::string family;  // MAP-GA, PGDM or DPS
+  std::string setting;
+  double nfe_per_image = 0.0;
+  double psnr = 0.0;
+  double ssim = 0.0;
+  double seconds = 0.0;
+};
+
+/// The seed's ablation set (paper §5): every pair has n x k = 1000 iterations.
+std::vector<std::pair<int64_t, int64_t>> map_ga_budgets(bool quick) {
+  if (quick) return {{5, 4}, {10, 2}, {20, 1}};
+  return {{20, 50}, {50, 20}, {100, 10}, {200, 5}, {250, 4}, {500, 2}, {1000, 1}};
+}
+
+std::vector<int64_t> pgdm_steps(bool quick) {
+  if (quick) return {10, 20};
+  return {20, 50, 100, 200, 500};
+}
+
+std::vector<int64_t> dps_steps(bool quick) {
+  if (quick) return {10, 20};
+  return {50, 100, 200, 500, 1000};
+}
+
+Point measure(const std::string& mask, const std::string& family, const std::string& setting,
+              const Solver& solver, const Problem& problem, const torch::Tensor& originals) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto summary = solver.solve(problem);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto estimate = summary.estimate.clamp(-1.0, 1.0);
+  Point point{family, setting, static_cast<double>(summary.network_evaluations()),
+              psnr(estimate, originals).mean().item<double>(),
+              ssim(estimate, originals).mean().item<double>(), seconds};
+  fmt::print("| {} | {} | {} | {:.0f} | {:.2f} | {:.3f} | {:.1f} |\n", mask, family, setting, point.nfe_per_image, point.psnr, point.ssim, seconds);
+  std::fflush(stdout);
+  return point;
+}
+
+std::vector<Point> run_mask(const Settings& settings, const PriorModels& models,
+                            const std::string& mask, const torch::Tensor& originals) {
+  Problem problem;
+  problem.forward_operator =
+      std::make_shared<Inpainting>(paper_mask(parse_paper_mask(mask), 28, 28));
+  problem.measurement = problem.forward_operator->apply(originals);
+  problem.image_shape = {1, 28, 28};
+  for (int64_t i = 0; i < originals.size(0); ++i) problem.sample_seeds.push_back(1000 + i);
+
+  std::vector<Point> points;
+  for (const auto& [steps, iterations] : map_ga_budgets(settings.quick)) {
+    MapGa::Options options;
+    options.num_time_steps = steps;
+    options.num_iter = iterations;
+    points.push_back(measure(mask, "MAP-GA", fmt::format("({}, {})", steps, iterations),
+                             MapGa(models, options), problem, originals));
+  }
+  for (const auto steps : pgdm_steps(settings.quick)) {
+    Pgdm::Options options;
+    options.schedule.num_steps = steps;
+    points.push_back(measure(mask, "PGDM", fmt::format("{} steps", steps), Pgdm(models, options),
+                             problem, originals));
+  }
+  for (const auto steps : dps_steps(settings.quick)) {
+    Dps::Options options;
+    options.schedule.num_steps = steps;
+    points.push_back(measure(mask, "DPS", fmt::format("{} steps", steps), Dps(models, options),
+                             problem, originals));
+  }
+  return points;
+}
+
+// ---- A small raster plot: axes, log-x grid, one polyline with markers per family. ----
+
+struct Canvas {
+  int64_t width;
+  int64_t height;
+  torch::Tensor pixels;  // [3, H, W] in [0, 1]
+
+  Canvas(int64_t w, int64_t h) : width(w), height(h), pixels(torch::ones({3, h, w})) {}
+
+  void dot(int64_t x, int64_t y, const std::array<float, 3>& colour, int64_t radius = 0) {
+    for (int64_t dy = -radius; dy <= radius; ++dy) {
+      for (int64_t dx = -radius; dx <= radius; ++dx) {
+        const int64_t px = x + dx;
+        const int64_t py = y + dy;
+        if (px < 0 || py < 0 || px >= width || py >= height) continue;
+        for (int64_t c = 0; c < 3; ++c) pixels[c][py][px] = colour[static_cast<size_t>(c)];
+      }
+    }
+  }
+
+  void line(double x0, double y0, double x1, double y1, const std::array<float, 3>& colour,
+            int64_t radius = 0) {
+    const auto steps = static_cast<int64_t>(std::max(std::abs(x1 - x0), std::abs(y1 - y0))) + 1;
+    for (int64_t i = 0; i <= steps; ++i) {
+      const double f = static_cast<double>(i) / static_cast<double>(steps);
+      dot(std::lround(x0 + f * (x1 - x0)), std::lround(y0 + f * (y1 - y0)), colour, radius);
+    }
+  }
+};
+
+/// One panel per mask: x = log10(NFE), y = PSNR; MAP-GA blue, PGDM orange, DPS green.
+/// Grid lines at each power of ten (x) and every 2 dB (y); panels share the y range.
+void write_plot(const std::string& path, const std::map<std::string, std::vector<Point>>& panels) {
+  constexpr int64_t kPanel = 360;
+  constexpr int64_t kMargin = 30;
+  double low = 1e9, high = -1e9, nfe_low = 1e9, nfe_high = 1.0;
+  for (const auto& [mask, points] : panels) {
+    for (const auto& p : points) {
+      low = std::min(low, p.psnr);
+      high = std::max(high, p.psnr);
+      nfe_low = std::min(nfe_low, p.nfe_per_image);
+      nfe_high = std::max(nfe_high, p.nfe_per_image);
+    }
+  }
+  low = std::floor(low / 2.0) * 2.0;
+  high = std::ceil(high / 2.0) * 2.0 + 1e-9;
+  const double x_low = std::floor(std::log10(nfe_low));
+  const double x_high = std::ceil(std::log10(nfe_high));
+  Canvas canvas(static_cast<int64_t>(panels.size()) * (kPanel + kMargin) + kMargin, kPanel + 2 * kMargin);
+  const std::map<std::string, std::array<float, 3>> colours{
+      {"MAP-GA", {0.12F, 0.35F, 0.75F}}, {"PGDM", {0.90F, 0.45F, 0.05F}}, {"DPS", {0.15F, 0.6F, 0.2F}}};
+  const std::array<float, 3> grid{0.85F, 0.85F, 0.85F};
+  const std::array<float, 3> axis{0.2F, 0.2F, 0.2F};
+  int64_t panel = 0;
+  for (const auto& [mask, points] : panels) {
+    const double left = kMargin + static_cast<double>(panel) * (kPanel + kMargin);
+    const double top = kMargin;
+    const auto x_of = [&](double nfe) {
+      return left + (std::log10(nfe) - x_low) / (x_high - x_low) * kPanel;
+    };
+    const auto y_of = [&](double value) { return top + (high - value) / (high - low) * kPanel; };
+    for (double decade = x_low; decade <= x_high + 1e-9; decade += 1.0) {
+      canvas.line(x_of(std::pow(10.0, decade)), top, x_of(std::pow(10.0, decade)), top + kPanel, grid);
+    }
+    for (double value = low; value <= high; value += 2.0) {
+      canvas.line(left, y_of(value), left + kPanel, y_of(value), grid);
+    }
+    canvas.line(left, top + kPanel, left + kPanel, top + kPanel, axis);
+    canvas.line(left, top, left, top + kPanel, axis);
+    for (const auto& [family, colour] : colours) {
+      std::vector<Point> series;
+      for (const auto& p : points) {
+        if (p.family == family) series.push_back(p);
+      }
+      std::sort(series.begin(), series.end(),
+                [](const Point& a, const Point& b) { return a.nfe_per_image < b.nfe_per_image; });
+      for (size_t i = 0; i < series.size(); ++i) {
+        const double x = x_of(series[i].nfe_per_image);
+        const double y = y_of(series[i].psnr);
+        canvas.dot(std::lround(x), std::lround(y), colour, 3);
+        if (i > 0) {
+          canvas.line(x_of(series[i - 1].nfe_per_image), y_of(series[i - 1].psnr), x, y, colour, 1);
+        }
+      }
+    }
+    ++panel;
+  }
+  write_png(path, canvas.pixels);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings settings;
+  CLI::App app{"PSNR against network calls per image for MAP-GA, PGDM and DPS"};
+  app.add_option("--images", settings.images, "Fashion-MNIST test images")->check(CLI::PositiveNumber);
+  app.add_option("--threads", settings.threads, "LibTorch intra-op threads")->check(CLI::PositiveNumber);
+  app.add_option("--masks", settings.masks, "masks")->check(CLI::IsMember({"box50", "half", "expand", "box25", "sr2x", "alllines"}));
+  app.add_flag("--quick", settings.quick, "tiny budgets, to check the program");
+  app.add_option("--json", settings.json_path, "write the points as JSON");
+  app.add_option("--plot", settings.plot_path, "write the plot as PNG");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    torch::set_num_threads(settings.threads);
+    const PriorModels models{load_unet_denoiser(shipped_model_path(kDenoiserModelFile)),
+                             load_unet_consistency(shipped_model_path(kConsistencyModelFile))};
+    const auto originals = read_fashion_mnist(kFashionMnistDirectory, FashionMnistSplit::kTest)
+                               .images.slice(0, 0, settings.images);
+    fmt::print("{} test images, noiseless, {} LibTorch thread(s)\n\n", settings.images, settings.threads);
+    fmt::print("| operator | solver | setting | NFE per image | PSNR | SSIM | seconds |\n"
+               "|---|---|---|---:|---:|---:|---:|\n");
+    std::map<std::string, std::vector<Point>> panels;
+    for (const auto& mask : settings.masks) {
+      panels[mask] = run_mask(settings, models, mask, originals);
+    }
+    if (!settings.plot_path.empty()) write_plot(settings.plot_path, panels);
+    if (!settings.json_path.empty()) {
+      nlohmann::json document = nlohmann::json::array();
+      for (const auto& [mask, points] : panels) {
+        for (const auto& p : points) {
+          document.push_back({{"mask", mask}, {"solver", p.family}, {"setting", p.setting},
+                              {"nfe_per_image", p.nfe_per_image}, {"psnr_db", p.psnr},
+                              {"ssim", p.ssim}, {"seconds", p.seconds}});
+        }
+      }
+      std::ofstream(settings.json_path + ".partial") << document.dump(2) << '\n';
+      std::filesystem::rename(settings.json_path + ".partial", settings.json_path);
+    }
+  } catch (const std::exception& error) {
+    std::cerr << "benchmark_quality_per_nfe: " << error.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
