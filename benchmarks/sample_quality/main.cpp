@@ -5,6 +5,7 @@
 //
 //   benchmark_sample_quality [--count 2000] [--threads 1] [--json FILE] [--grids DIR]
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -46,6 +47,11 @@ struct Settings {
   std::vector<double> two_step_times{kTimeMax, 0.8};
   std::string json_path;
   std::string grid_directory;
+  std::vector<std::string> sources{"train", "mixture", "edm", "consistency"};
+
+  bool wants(const std::string& source) const {
+    return std::find(sources.begin(), sources.end(), source) != sources.end();
+  }
 };
 
 struct Row {
@@ -170,23 +176,32 @@ void run(const Settings& settings) {
   Benchmark benchmark(settings);
   const double accuracy = benchmark.accuracy();
 
-  const auto train = read_fashion_mnist(settings.data, FashionMnistSplit::kTrain).images;
-  benchmark.add("training images (floor)", "train", 0, [&] {
-    auto generator = make_generator(settings.seed);
-    return train.index_select(0, torch::randperm(train.size(0), generator).slice(0, 0, settings.count));
-  });
-
-  const auto mixture = GaussianMixturePrior::load(settings.mixture);
-  benchmark.add("Gaussian mixture", "mixture", 0, [&] {
-    auto generator = make_generator(settings.seed);
-    return mixture->sample(settings.count, generator).to(torch::kFloat32);
-  });
-
-  const auto denoiser = load_unet_denoiser(settings.denoiser);
-  const EdmHeunSampler heun(denoiser);
-  benchmark.add("EDM denoiser, Heun 18 steps", "edm_heun18", heun.network_calls(),
-                [&] { return draw(settings, [&](const SampleRequest& r) { return heun.sample(r); }); });
-
+  if (settings.wants("train")) {
+    const auto train = read_fashion_mnist(settings.data, FashionMnistSplit::kTrain).images;
+    benchmark.add("training images (floor)", "train", 0, [&] {
+      auto generator = make_generator(settings.seed);
+      return train.index_select(0, torch::randperm(train.size(0), generator).slice(0, 0, settings.count));
+    });
+  }
+  if (settings.wants("mixture")) {
+    const auto mixture = GaussianMixturePrior::load(settings.mixture);
+    benchmark.add("Gaussian mixture", "mixture", 0, [&] {
+      auto generator = make_generator(settings.seed);
+      return mixture->sample(settings.count, generator).to(torch::kFloat32);
+    });
+  }
+  if (settings.wants("edm")) {
+    const auto denoiser = load_unet_denoiser(settings.denoiser);
+    const EdmHeunSampler heun(denoiser);
+    benchmark.add("EDM denoiser, Heun 18 steps", "edm_heun18", heun.network_calls(), [&] {
+      return draw(settings, [&](const SampleRequest& r) { return heun.sample(r); });
+    });
+  }
+  if (!settings.wants("consistency")) {
+    print_table(benchmark.rows(), settings, accuracy);
+    write_json(benchmark.rows(), settings, accuracy);
+    return;
+  }
   const auto consistency = load_unet_consistency(settings.consistency);
   for (const auto& times : {std::vector<double>{kTimeMax}, settings.two_step_times}) {
     ConsistencySampler::Options options;
@@ -221,6 +236,9 @@ int main(int argc, char** argv) {
   app.add_option("--two-step-times", settings.two_step_times,
                  "the two times of the 2-step consistency sampler")
       ->expected(2);
+  app.add_option("--sources", settings.sources, "which sources to score")
+      ->check(CLI::IsMember({"train", "mixture", "edm", "consistency"}))
+      ->capture_default_str();
   app.add_option("--json", settings.json_path, "write the results as JSON");
   app.add_option("--grids", settings.grid_directory, "write an 8x8 PNG grid per source here");
   CLI11_PARSE(app, argc, argv);
