@@ -260,26 +260,17 @@ class CellCache {
   size_t reused_ = 0;
 };
 
-/// SplitMix64 finaliser: turns structured (seed, purpose, setting, image) tuples into
-/// well-spread generator seeds.
-uint64_t mix(uint64_t value) {
-  value += 0x9e3779b97f4a7c15ULL;
-  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
-  return value ^ (value >> 31);
-}
-
 /// What a seed is for; each image has its own seed per purpose and setting, so results
 /// do not depend on how the images are batched or sharded.
 enum class SeedPurpose : uint64_t { kMeasurementNoise = 1, kSolver = 2, kOracleStart = 3 };
 
 uint64_t image_seed(uint64_t seed, SeedPurpose purpose, size_t mask_index, double sigma_y,
                     int64_t image) {
-  uint64_t value = mix(seed);
+  uint64_t value = mix_seed(seed);
   for (const uint64_t part : {static_cast<uint64_t>(purpose), static_cast<uint64_t>(mask_index),
                               static_cast<uint64_t>(std::llround(sigma_y * 1e6)),
                               static_cast<uint64_t>(image)}) {
-    value = mix(value ^ part);
+    value = mix_seed(value ^ part);
   }
   return value;
 }

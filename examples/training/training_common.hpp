@@ -21,18 +21,10 @@
 
 namespace mapinverse::examples {
 
-/// SplitMix64 finaliser: decorrelates the per-step seeds of neighbouring steps.
-inline uint64_t mix(uint64_t value) {
-  value += 0x9e3779b97f4a7c15ULL;
-  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
-  return value ^ (value >> 31);
-}
-
 /// The generator of one training step: a run resumed at `step` draws exactly what an
 /// uninterrupted run would have drawn.
 inline torch::Generator step_generator(uint64_t seed, int64_t step) {
-  return make_generator(mix(seed ^ mix(static_cast<uint64_t>(step))));
+  return make_generator(mix_seed(seed ^ mix_seed(static_cast<uint64_t>(step))));
 }
 
 /// average <- decay * average + (1 - decay) * model, parameter by parameter.

@@ -19,6 +19,15 @@ inline torch::Generator make_generator(uint64_t seed) {
   return at::detail::createCPUGenerator(seed);
 }
 
+/// SplitMix64's finaliser: spreads structured seeds (a base seed combined with a step or
+/// an image index) into well-separated generator seeds.
+inline uint64_t mix_seed(uint64_t value) {
+  value += 0x9e3779b97f4a7c15ULL;
+  value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
+  return value ^ (value >> 31);
+}
+
 /// Standard normal noise with the shape, dtype and device of `like`.
 inline torch::Tensor randn_like(const torch::Tensor& like, torch::Generator& generator) {
   auto noise = torch::randn(like.sizes(), generator,
