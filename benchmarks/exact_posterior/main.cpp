@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/metrics/distribution_distances.hpp"
 #include "mapinverse/models/gaussian_mixture_posterior.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
@@ -284,7 +285,7 @@ Settings parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     const auto settings = parse(argc, argv);
-    torch::set_num_threads(settings.threads);
+    mapinverse::set_thread_count(settings.threads);
     fmt::print("exact-posterior benchmark: {} threads, {} samples per sampler, {} MAP starts{}\n",
                settings.threads, settings.samples, settings.map_batch,
                settings.quick ? " (quick)" : "");

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 using namespace mapinverse;
@@ -213,7 +214,7 @@ int main(int argc, char** argv) {
   app.add_option("--plot", settings.plot_path, "write the plot as PNG");
   CLI11_PARSE(app, argc, argv);
   try {
-    torch::set_num_threads(settings.threads);
+    mapinverse::set_thread_count(settings.threads);
     const PriorModels models{load_unet_denoiser(shipped_model_path(kDenoiserModelFile)),
                              load_unet_consistency(shipped_model_path(kConsistencyModelFile))};
     const auto originals = read_fashion_mnist(kFashionMnistDirectory, FashionMnistSplit::kTest)

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/io/idx.hpp"
 #include "mapinverse/io/png.hpp"
@@ -172,7 +173,7 @@ void write_json(const std::vector<Row>& rows, const Settings& settings, double a
 }
 
 void run(const Settings& settings) {
-  torch::set_num_threads(settings.threads);
+  mapinverse::set_thread_count(settings.threads);
   Benchmark benchmark(settings);
   const double accuracy = benchmark.accuracy();
 

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 using namespace mapinverse;
@@ -122,7 +123,7 @@ long peak_rss_kib() {
 }
 
 nlohmann::json run_single(const Settings& settings) {
-  torch::set_num_threads(settings.threads);
+  mapinverse::set_thread_count(settings.threads);
   const PriorModels models{load_unet_denoiser(shipped_model_path(kDenoiserModelFile)),
                            load_unet_consistency(shipped_model_path(kConsistencyModelFile))};
   const auto solver = make_solver(settings.single_solver, models);

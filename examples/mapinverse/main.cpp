@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "bench.hpp"
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/version.hpp"
 #include "restore.hpp"
 #include "sample.hpp"
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (threads > 0) torch::set_num_threads(threads);
+    if (threads > 0) mapinverse::set_thread_count(threads);
     if (app.got_subcommand("restore")) return mapinverse::cli::run_restore(restore);
     if (app.got_subcommand("bench")) return mapinverse::cli::run_bench(bench);
     return mapinverse::cli::run_sample(sample);

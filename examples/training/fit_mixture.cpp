@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "arguments.hpp"
 #include "mapinverse/io/idx.hpp"
 #include "mapinverse/models/gaussian_mixture_fit.hpp"
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
                                                 {"rank", "24"},
                                                 {"seed", "0"},
                                                 {"threads", "1"}});
-    torch::set_num_threads(static_cast<int>(args.integer("threads")));
+    mapinverse::set_thread_count(static_cast<int>(args.integer("threads")));
     const auto start = std::chrono::steady_clock::now();
     const auto train = mapinverse::read_fashion_mnist(args.text("data"),
                                                       mapinverse::FashionMnistSplit::kTrain);

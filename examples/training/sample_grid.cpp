@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "arguments.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/time_steps.hpp"
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
                                                 {"steps", "18"},
                                                 {"seed", "0"},
                                                 {"threads", "1"}});
-    torch::set_num_threads(static_cast<int>(args.integer("threads")));
+    mapinverse::set_thread_count(static_cast<int>(args.integer("threads")));
     torch::NoGradGuard no_grad;
     mapinverse::UNet unet(mapinverse::UNetOptions{});
     torch::load(unet, args.text("weights"));

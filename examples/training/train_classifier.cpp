@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "arguments.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/io/idx.hpp"
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
                                                 {"lr", "1e-3"},
                                                 {"seed", "0"},
                                                 {"threads", "1"}});
-    torch::set_num_threads(static_cast<int>(args.integer("threads")));
+    mapinverse::set_thread_count(static_cast<int>(args.integer("threads")));
     const auto seed = static_cast<uint64_t>(args.integer("seed"));
     const auto batch = args.integer("batch");
     const auto train = mapinverse::read_fashion_mnist(args.text("data"),

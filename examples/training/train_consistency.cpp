@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "arguments.hpp"
 #include "save_atomically.hpp"
 #include "training_common.hpp"
@@ -176,7 +177,7 @@ void export_weights(const std::filesystem::path& out, const Networks& networks) 
 }
 
 void train(const Settings& s) {
-  torch::set_num_threads(static_cast<int>(s.threads));
+  mapinverse::set_thread_count(static_cast<int>(s.threads));
   std::filesystem::create_directories(s.out);
   const auto images =
       mapinverse::read_fashion_mnist(s.data, mapinverse::FashionMnistSplit::kTrain).images;

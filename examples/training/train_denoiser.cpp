@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "mapinverse/core/threads.hpp"
 #include "arguments.hpp"
 #include "save_atomically.hpp"
 #include "training_common.hpp"
@@ -107,7 +108,7 @@ torch::Tensor edm_loss(const mapinverse::EdmDenoiser& denoiser, const torch::Ten
 }
 
 void train(const Settings& s) {
-  torch::set_num_threads(static_cast<int>(s.threads));
+  mapinverse::set_thread_count(static_cast<int>(s.threads));
   std::filesystem::create_directories(s.out);
   const auto images =
       mapinverse::read_fashion_mnist(s.data, mapinverse::FashionMnistSplit::kTrain).images;

@@ -8,6 +8,7 @@
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/core/time_steps.hpp"
 
 #include "mapinverse/operators/average_pool.hpp"
