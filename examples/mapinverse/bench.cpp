@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "mapinverse/distributed/process_group.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 namespace mapinverse::cli {
@@ -86,8 +87,10 @@ Entry fixed_entry(std::shared_ptr<const Solver> solver) {
 
 class Evaluation {
  public:
-  Evaluation(const BenchArguments& arguments, const torch::Device& device)
+  Evaluation(const BenchArguments& arguments, const torch::Device& device,
+             const distributed::ProcessGroup& group)
       : arguments_(arguments),
+        group_(group),
         classifier_(load_classifier(arguments.classifier.empty()
                                         ? shipped_model_path(kClassifierModelFile).string()
                                         : arguments.classifier,
@@ -99,35 +102,58 @@ class Evaluation {
 
   const torch::Tensor& originals() const { return originals_; }
 
-  /// Solves the problem with `entry` in batches and scores the restorations.
+  /// Solves this rank's shard of the images with `entry` in batches, scores them, and
+  /// gathers every image's scores and restoration from all ranks (in image order), so
+  /// the cell's means and Frechet distance are the same for any number of ranks.
   Cell run(const Entry& entry, const std::function<Problem(int64_t, int64_t)>& problem_for,
            torch::Tensor* restored) const {
-    Cell cell;
+    const auto shard = group_.shard(arguments_.images);
     std::vector<torch::Tensor> parts;
-    int64_t calls = 0;
+    std::vector<double> calls_per_image;
     const auto start = std::chrono::steady_clock::now();
-    for (int64_t first = 0; first < arguments_.images; first += arguments_.batch) {
-      const int64_t count = std::min(arguments_.batch, arguments_.images - first);
+    for (int64_t first = shard.begin; first < shard.end; first += arguments_.batch) {
+      const int64_t count = std::min(arguments_.batch, shard.end - first);
       std::vector<IterationCallback> callbacks;
       if (!arguments_.quiet) {
         callbacks.push_back(progress_bar(fmt::format("  {} [{}-{}]", entry.method, first,
                                                      first + count - 1)));
       }
       const auto summary = entry.solver_for(first, count)->solve(problem_for(first, count), callbacks);
-      calls += summary.network_evaluations() * count;
-      parts.push_back(summary.estimate.detach().clamp(-1.0, 1.0));
+      calls_per_image.insert(calls_per_image.end(), count,
+                             static_cast<double>(summary.network_evaluations()));
+      parts.push_back(summary.estimate.detach().clamp(-1.0, 1.0).to(torch::kFloat64));
     }
-    cell.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto estimate = torch::cat(parts);
-    cell.psnr = psnr(estimate, originals_).mean().item<double>();
-    cell.ssim = ssim(estimate, originals_).mean().item<double>();
-    cell.frechet = frechet_distance(features(estimate), test_features_);
-    cell.network_calls_per_image = static_cast<double>(calls) / arguments_.images;
-    *restored = estimate;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto rows = group_.gather_shards(score(parts, calls_per_image, shard), arguments_.images);
+    Cell cell;
+    cell.seconds = group_.max(seconds);  // the cell is done when its slowest rank is
+    cell.psnr = rows.select(1, kPsnrColumn).mean().item<double>();
+    cell.ssim = rows.select(1, kSsimColumn).mean().item<double>();
+    cell.network_calls_per_image = rows.select(1, kCallsColumn).mean().item<double>();
+    cell.frechet = frechet_distance(rows.slice(1, kFeatureColumn, kImageColumn), test_features_);
+    *restored = rows.slice(1, kImageColumn).view({-1, 1, 28, 28}).to(originals_.options());
     return cell;
   }
 
  private:
+  // One row per image: PSNR, SSIM, network calls, classifier features, the restoration.
+  static constexpr int64_t kPsnrColumn = 0, kSsimColumn = 1, kCallsColumn = 2, kFeatureColumn = 3;
+  static constexpr int64_t kImageColumn = kFeatureColumn + FashionClassifierImpl::kFeatureDimension;
+
+  torch::Tensor score(const std::vector<torch::Tensor>& parts,
+                      const std::vector<double>& calls_per_image,
+                      const distributed::Shard& shard) const {
+    if (parts.empty()) return torch::empty({0, kImageColumn + 28 * 28}, torch::kFloat64);
+    const auto estimate = torch::cat(parts);
+    const auto originals = originals_.slice(0, shard.begin, shard.end).to(torch::kFloat64);
+    return torch::cat({psnr(estimate, originals).cpu().unsqueeze(1),
+                       ssim(estimate, originals).cpu().unsqueeze(1),
+                       torch::tensor(calls_per_image, torch::kFloat64).unsqueeze(1),
+                       features(estimate), estimate.cpu().flatten(1)},
+                      1);
+  }
+
   torch::Tensor features(const torch::Tensor& images) const {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> parts;
@@ -138,6 +164,7 @@ class Evaluation {
   }
 
   const BenchArguments& arguments_;
+  const distributed::ProcessGroup& group_;
   mutable FashionClassifier classifier_;
   torch::Tensor test_features_;
   torch::Tensor originals_;
@@ -207,12 +234,13 @@ std::vector<Entry> noisy_entries(const BenchArguments& arguments, const PriorMod
 /// skips them. A cell's key holds every setting that changes its numbers.
 class CellCache {
  public:
-  CellCache(const BenchArguments& arguments, const std::string& prior)
+  /// A cache that is not `active` (ranks other than 0) holds nothing.
+  CellCache(const BenchArguments& arguments, const std::string& prior, bool active)
       : path_((std::filesystem::path(arguments.out) / "cells.json").string()),
         settings_(fmt::format("images={} steps={}x{} pgdm={} seed={} prior={}", arguments.images,
                               arguments.time_steps, arguments.iterations, arguments.pgdm_steps,
                               arguments.seed, prior)) {
-    if (!std::filesystem::exists(path_)) return;
+    if (!active || !std::filesystem::exists(path_)) return;
     try {
       std::ifstream in(path_);
       cells_ = nlohmann::json::parse(in);
@@ -283,11 +311,12 @@ torch::Tensor per_image_noise(const torch::Tensor& like, const std::vector<uint6
 
 class Bench {
  public:
-  Bench(const BenchArguments& arguments, const Prior& prior)
+  Bench(const BenchArguments& arguments, const Prior& prior, const distributed::ProcessGroup& group)
       : arguments_(arguments),
         prior_(prior),
-        evaluation_(arguments, prior.device),
-        cache_(arguments, prior.description + " " + prior.fingerprint) {}
+        group_(group),
+        evaluation_(arguments, prior.device, group),
+        cache_(arguments, prior.description + " " + prior.fingerprint, group.is_root()) {}
 
   size_t reused_cells() const { return cache_.reused(); }
 
@@ -321,19 +350,23 @@ class Bench {
       if (!arguments_.quiet) fmt::print(stderr, "Table {} ({}), mask {}\n", number, title, mask_name);
       for (size_t e = 0; e < entries.size(); ++e) {
         const auto key = cache_.key(number, sigma_y, mask_name, entries[e].method);
-        if (const auto cached = cache_.find(key)) {
-          table.rows[e].cells[mask_name] = cached->first;
-          tiles.push_back(cached->second.to(prior_.device));
-          cache_.count_reuse();
+        // Only rank 0 holds the cache; every rank learns from it whether to skip the cell.
+        const auto cached = cache_.find(key);
+        if (group_.broadcast_flag(cached.has_value())) {
+          if (cached) {
+            table.rows[e].cells[mask_name] = cached->first;
+            tiles.push_back(cached->second.to(prior_.device));
+            cache_.count_reuse();
+          }
           continue;
         }
         torch::Tensor restored;
         const auto cell = evaluation_.run(entries[e], problem_for, &restored);
-        cache_.store(key, cell, restored[0]);
+        if (group_.is_root()) cache_.store(key, cell, restored[0]);
         table.rows[e].cells[mask_name] = cell;
         tiles.push_back(restored[0]);
       }
-      if (figure != nullptr) figure->push_back(torch::stack(tiles).cpu());
+      if (figure != nullptr && group_.is_root()) figure->push_back(torch::stack(tiles).cpu());
     }
     return table;
   }
@@ -351,6 +384,7 @@ class Bench {
  private:
   const BenchArguments& arguments_;
   const Prior& prior_;
+  const distributed::ProcessGroup& group_;
   Evaluation evaluation_;
   CellCache cache_;
 };
@@ -415,13 +449,23 @@ void apply_size_defaults(BenchArguments& a) {
 int run_bench(BenchArguments arguments) {
   apply_size_defaults(arguments);
   const auto start = std::chrono::steady_clock::now();
+  const auto folder = std::filesystem::path(arguments.out);
+  // One process, or one rank of WORLD_SIZE (torchrun's variables): each rank solves its
+  // block of the images; rank 0 reads and writes the outputs.
+  const auto group = distributed::ProcessGroup::from_environment();
+  if (group.is_root()) check_output_path((folder / "results.json").string(), {});
+  if (!group.is_root()) arguments.quiet = true;
+  if (group.size() > 1) {
+    const auto shard = group.shard(arguments.images);
+    fmt::print(stderr, "bench: rank {} of {}, test images {}-{}\n", group.rank(), group.size(),
+               shard.begin, shard.end - 1);
+  }
   const auto prior = load_prior(arguments.prior);
   detail::require(prior.image_shape == std::vector<int64_t>{1, 28, 28},
                   "bench: runs on Fashion-MNIST and needs a prior of 1x28x28 images");
-  const auto folder = std::filesystem::path(arguments.out);
-  check_output_path((folder / "results.json").string(), {});
 
-  Bench bench(arguments, prior);
+  Bench bench(arguments, prior, group);
+  group.barrier();  // every rank has loaded its models and data: fail early, not after solving
   std::vector<Table> tables;
   std::map<std::string, std::vector<torch::Tensor>> figures;
   for (const int number : arguments.tables) {
@@ -447,6 +491,10 @@ int run_bench(BenchArguments arguments) {
     }
   }
 
+  if (!group.is_root()) {
+    group.barrier();  // returns once rank 0 has written the results (or fails with it)
+    return 0;
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   double solver_seconds = 0.0;  // over all cells, also those of earlier runs
   for (const auto& table : tables) {
@@ -456,9 +504,11 @@ int run_bench(BenchArguments arguments) {
   }
   std::string markdown = fmt::format(
       "Fashion-MNIST test images 0-{}, {}; MAP-GA {} x {}, PGDM {} steps, MAP-GA-PGDM's PGDM "
-      "stage 20 steps; {} LibTorch thread(s); solver time {:.0f} s; {:.0f} s in this run{}.\n\n",
+      "stage 20 steps; {} LibTorch thread(s){}; solver time {:.0f} s; {:.0f} s in this run{}.\n\n",
       arguments.images - 1, prior.description, arguments.time_steps, arguments.iterations,
-      arguments.pgdm_steps, at::get_num_threads(), solver_seconds, seconds,
+      arguments.pgdm_steps, at::get_num_threads(),
+      group.size() > 1 ? fmt::format(" in each of {} ranks", group.size()) : "", solver_seconds,
+      seconds,
       bench.reused_cells() > 0
           ? fmt::format(" ({} cells taken from an earlier run's cells.json)", bench.reused_cells())
           : "");
@@ -467,6 +517,7 @@ int run_bench(BenchArguments arguments) {
                           {"map_ga_iterations", arguments.iterations},
                           {"pgdm_steps", arguments.pgdm_steps},
                           {"threads", at::get_num_threads()},
+                          {"ranks", group.size()},
                           {"seconds", seconds},
                           {"solver_seconds", solver_seconds},
                           {"prior", prior.description},
@@ -483,6 +534,7 @@ int run_bench(BenchArguments arguments) {
   fmt::print("wrote {}/results.json, tables.md and figures (rows: masks; columns: original, "
              "masked, then the methods in table order)\n",
              folder.string());
+  group.barrier();
   return 0;
 }
 

@@ -13,6 +13,12 @@ namespace mapinverse::cli {
 struct RestoreArguments {
   std::string input;
   std::vector<int64_t> test_indices;
+  /// Batch form: a folder of PNGs or a range FIRST:END of test images, restored into
+  /// one PNG per image and report.json in output_dir (sharded over ranks if any).
+  std::string input_dir;
+  std::string test_range;
+  std::string output_dir;
+  int64_t batch = 16;
   bool measured = false;
   std::string output;
   std::string report;
