@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include <mapinverse/distributed/process_group.hpp>
 #include <mapinverse/mapinverse.hpp>
 
 int main() {
@@ -8,7 +9,9 @@ int main() {
   const Inpainting inpainting(paper_mask(PaperMask::kBox50, 28, 28));
   const auto x = torch::ones({2, 1, 28, 28});
   const auto observed = inpainting.apply(x).sum().item<double>();
+  const distributed::ProcessGroup group;  // one process: no communication
+  const auto shard = group.shard(50);
   std::cout << "MapInverse " << kVersionString << ": " << steps.size() << " time steps, "
-            << observed << " observed values\n";
-  return observed == 2 * 588 ? 0 : 1;
+            << observed << " observed values, shard " << shard.begin << "-" << shard.end << "\n";
+  return observed == 2 * 588 && shard.size() == 50 ? 0 : 1;
 }
