@@ -20,7 +20,20 @@ import statistics
 import sys
 import time
 
-import torch
+
+def _threads_from_arguments():
+    for i, argument in enumerate(sys.argv):
+        if argument == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+        if argument.startswith("--threads="):
+            return argument.split("=", 1)[1]
+    return "1"
+
+
+# OpenBLAS sizes its thread pool when torch loads it: cap it as the C++ side's
+# set_thread_count() does, or its idle threads spin on the other cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_arguments())
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mapinverse_reference as R  # noqa: E402

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -113,6 +114,45 @@ std::vector<Point> run_mask(const Settings& settings, const PriorModels& models,
 
 // ---- A small raster plot: axes, log-x grid, one polyline with markers per family. ----
 
+/// A 5x7 bitmap font for the plot's labels: digits, the capitals the labels use, and
+/// a few signs. Each glyph is 7 rows of 5 columns, '#' = ink.
+const std::map<char, std::array<const char*, 7>>& glyphs() {
+  static const std::map<char, std::array<const char*, 7>> table{
+      {'0', {" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "}},
+      {'1', {"  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
+      {'2', {" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"}},
+      {'3', {"#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "}},
+      {'4', {"   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "}},
+      {'5', {"#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "}},
+      {'6', {"  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "}},
+      {'7', {"#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "}},
+      {'8', {" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "}},
+      {'9', {" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "}},
+      {'A', {" ### ", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
+      {'B', {"#### ", "#   #", "#   #", "#### ", "#   #", "#   #", "#### "}},
+      {'D', {"#### ", "#   #", "#   #", "#   #", "#   #", "#   #", "#### "}},
+      {'E', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#####"}},
+      {'F', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#    "}},
+      {'G', {" ### ", "#   #", "#    ", "# ###", "#   #", "#   #", " ####"}},
+      {'H', {"#   #", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
+      {'I', {" ### ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
+      {'L', {"#    ", "#    ", "#    ", "#    ", "#    ", "#    ", "#####"}},
+      {'M', {"#   #", "## ##", "# # #", "# # #", "#   #", "#   #", "#   #"}},
+      {'N', {"#   #", "#   #", "##  #", "# # #", "#  ##", "#   #", "#   #"}},
+      {'O', {" ### ", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "}},
+      {'P', {"#### ", "#   #", "#   #", "#### ", "#    ", "#    ", "#    "}},
+      {'R', {"#### ", "#   #", "#   #", "#### ", "# #  ", "#  # ", "#   #"}},
+      {'S', {" ####", "#    ", "#    ", " ### ", "    #", "    #", "#### "}},
+      {'X', {"#   #", "#   #", " # # ", "  #  ", " # # ", "#   #", "#   #"}},
+      {'-', {"     ", "     ", "     ", " ### ", "     ", "     ", "     "}},
+      {'(', {"   # ", "  #  ", " #   ", " #   ", " #   ", "  #  ", "   # "}},
+      {')', {" #   ", "  #  ", "   # ", "   # ", "   # ", "  #  ", " #   "}},
+      {',', {"     ", "     ", "     ", "     ", "     ", "  #  ", " #   "}},
+      {' ', {"     ", "     ", "     ", "     ", "     ", "     ", "     "}},
+  };
+  return table;
+}
+
 struct Canvas {
   int64_t width;
   int64_t height;
@@ -131,6 +171,23 @@ struct Canvas {
     }
   }
 
+  /// `text` (capitals, digits, signs of glyphs()) with its top-left corner at (x, y).
+  void text(int64_t x, int64_t y, const std::string& text, const std::array<float, 3>& colour) {
+    for (const char c : text) {
+      const auto glyph = glyphs().find(c);
+      if (glyph != glyphs().end()) {
+        for (int64_t row = 0; row < 7; ++row) {
+          for (int64_t column = 0; column < 5; ++column) {
+            if (glyph->second[static_cast<size_t>(row)][column] == '#') dot(x + column, y + row, colour);
+          }
+        }
+      }
+      x += 6;
+    }
+  }
+
+  static int64_t text_width(const std::string& text) { return 6 * static_cast<int64_t>(text.size()); }
+
   void line(double x0, double y0, double x1, double y1, const std::array<float, 3>& colour,
             int64_t radius = 0) {
     const auto steps = static_cast<int64_t>(std::max(std::abs(x1 - x0), std::abs(y1 - y0))) + 1;
@@ -146,6 +203,8 @@ struct Canvas {
 void write_plot(const std::string& path, const std::map<std::string, std::vector<Point>>& panels) {
   constexpr int64_t kPanel = 360;
   constexpr int64_t kMargin = 30;
+  constexpr int64_t kLeftMargin = 50;    // y tick values and the y label
+  constexpr int64_t kBottomMargin = 45;  // x tick values, the x label and the legend
   double low = 1e9, high = -1e9, nfe_low = 1e9, nfe_high = 1.0;
   for (const auto& [mask, points] : panels) {
     for (const auto& p : points) {
@@ -159,25 +218,40 @@ void write_plot(const std::string& path, const std::map<std::string, std::vector
   high = std::ceil(high / 2.0) * 2.0 + 1e-9;
   const double x_low = std::floor(std::log10(nfe_low));
   const double x_high = std::ceil(std::log10(nfe_high));
-  Canvas canvas(static_cast<int64_t>(panels.size()) * (kPanel + kMargin) + kMargin, kPanel + 2 * kMargin);
+  Canvas canvas(static_cast<int64_t>(panels.size()) * (kPanel + kLeftMargin) + kMargin,
+                kPanel + kMargin + kBottomMargin + 14);
   const std::map<std::string, std::array<float, 3>> colours{
       {"MAP-GA", {0.12F, 0.35F, 0.75F}}, {"PGDM", {0.90F, 0.45F, 0.05F}}, {"DPS", {0.15F, 0.6F, 0.2F}}};
   const std::array<float, 3> grid{0.85F, 0.85F, 0.85F};
   const std::array<float, 3> axis{0.2F, 0.2F, 0.2F};
   int64_t panel = 0;
   for (const auto& [mask, points] : panels) {
-    const double left = kMargin + static_cast<double>(panel) * (kPanel + kMargin);
+    const double left = kLeftMargin + static_cast<double>(panel) * (kPanel + kLeftMargin);
     const double top = kMargin;
     const auto x_of = [&](double nfe) {
       return left + (std::log10(nfe) - x_low) / (x_high - x_low) * kPanel;
     };
     const auto y_of = [&](double value) { return top + (high - value) / (high - low) * kPanel; };
     for (double decade = x_low; decade <= x_high + 1e-9; decade += 1.0) {
-      canvas.line(x_of(std::pow(10.0, decade)), top, x_of(std::pow(10.0, decade)), top + kPanel, grid);
+      const double x = x_of(std::pow(10.0, decade));
+      canvas.line(x, top, x, top + kPanel, grid);
+      const auto label = fmt::format("{:.0f}", std::pow(10.0, decade));
+      canvas.text(std::lround(x) - Canvas::text_width(label) / 2, std::lround(top) + kPanel + 5, label, axis);
     }
     for (double value = low; value <= high; value += 2.0) {
       canvas.line(left, y_of(value), left + kPanel, y_of(value), grid);
+      const auto label = fmt::format("{:.0f}", value);
+      canvas.text(std::lround(left) - Canvas::text_width(label) - 4, std::lround(y_of(value)) - 3,
+                  label, axis);
     }
+    auto title = mask;
+    std::transform(title.begin(), title.end(), title.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    canvas.text(std::lround(left) + kPanel / 2 - Canvas::text_width(title) / 2, std::lround(top) - 12, title, axis);
+    const std::string x_label = "NFE PER IMAGE";
+    canvas.text(std::lround(left) + kPanel / 2 - Canvas::text_width(x_label) / 2, std::lround(top) + kPanel + 17,
+                x_label, axis);
+    canvas.text(std::lround(left) - 44, std::lround(top) - 12, "PSNR DB", axis);
     canvas.line(left, top + kPanel, left + kPanel, top + kPanel, axis);
     canvas.line(left, top, left, top + kPanel, axis);
     for (const auto& [family, colour] : colours) {
@@ -197,6 +271,13 @@ void write_plot(const std::string& path, const std::map<std::string, std::vector
       }
     }
     ++panel;
+  }
+  int64_t x = kLeftMargin;  // the legend
+  for (const auto& [family, colour] : colours) {
+    canvas.line(static_cast<double>(x), kMargin + kPanel + 36.0, x + 16.0, kMargin + kPanel + 36.0, colour, 1);
+    canvas.dot(x + 8, kMargin + kPanel + 36, colour, 3);
+    canvas.text(x + 22, kMargin + kPanel + 33, family, axis);
+    x += 40 + Canvas::text_width(family);
   }
   write_png(path, canvas.pixels);
 }
