@@ -39,6 +39,8 @@ struct Settings {
   std::vector<std::string> solvers{"map-ga", "map-ga-pgdm", "pgdm", "dps"};
   int threads = 1;
   int repeats = 3;
+  // MAP-GA's and MAP-GA-PGDM's ascent iterations per time step (10 time steps).
+  int64_t map_ga_iterations = 5;
   std::string json_path;
   std::string save_estimates;
   // Internal: run one configuration and print its result as one JSON line.
@@ -47,17 +49,18 @@ struct Settings {
 };
 
 /// The budgets timed here (smaller than the paper's; the ratio does not depend on them).
-std::shared_ptr<const Solver> make_solver(const std::string& name, const PriorModels& models) {
+std::shared_ptr<const Solver> make_solver(const std::string& name, const PriorModels& models,
+                                          int64_t map_ga_iterations) {
   if (name == "map-ga") {
     MapGa::Options options;
     options.num_time_steps = 10;
-    options.num_iter = 5;
+    options.num_iter = map_ga_iterations;
     return std::make_shared<MapGa>(models, options);
   }
   if (name == "map-ga-pgdm") {
     MapGaPgdm::Options options;
     options.num_time_steps = 10;
-    options.num_iter = 5;
+    options.num_iter = map_ga_iterations;
     return std::make_shared<MapGaPgdm>(models, options);
   }
   if (name == "pgdm") {
@@ -126,7 +129,7 @@ nlohmann::json run_single(const Settings& settings) {
   mapinverse::set_thread_count(settings.threads);
   const PriorModels models{load_unet_denoiser(shipped_model_path(kDenoiserModelFile)),
                            load_unet_consistency(shipped_model_path(kConsistencyModelFile))};
-  const auto solver = make_solver(settings.single_solver, models);
+  const auto solver = make_solver(settings.single_solver, models, settings.map_ga_iterations);
   const auto problem = make_problem(settings.single_solver, settings.single_batch);
   solver->solve(problem);  // warm-up: first-call allocations and OpenMP start-up
   Summary summary;
@@ -162,8 +165,9 @@ nlohmann::json run_single(const Settings& settings) {
 /// Runs one configuration in a child process and reads back its JSON line.
 nlohmann::json run_child(const std::string& self, const Settings& settings,
                          const std::string& solver, int64_t batch) {
-  auto command = fmt::format("'{}' --single {} --single-batch {} --threads {} --repeats {}", self,
-                             solver, batch, settings.threads, settings.repeats);
+  auto command = fmt::format(
+      "'{}' --single {} --single-batch {} --threads {} --repeats {} --map-ga-iterations {}", self,
+      solver, batch, settings.threads, settings.repeats, settings.map_ga_iterations);
   if (!settings.save_estimates.empty()) command += fmt::format(" --save-estimates '{}'", settings.save_estimates);
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   if (!pipe) throw std::runtime_error("cannot start " + command);
@@ -186,6 +190,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", settings.threads, "LibTorch intra-op threads")->check(CLI::PositiveNumber);
   app.add_option("--repeats", settings.repeats, "timed solves per configuration (median)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--map-ga-iterations", settings.map_ga_iterations,
+                 "MAP-GA / MAP-GA-PGDM ascent iterations per time step (10 time steps)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--json", settings.json_path, "write the results as JSON");
   app.add_option("--save-estimates", settings.save_estimates,
                  "write each configuration's estimate (torch.load-able) into this folder");

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <optional>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -183,7 +185,13 @@ void check_output_folder(const std::string& folder) {
                   "--output-dir {}: exists and is not an empty folder; refusing to overwrite it "
                   "(remove it or name a new folder)",
                   folder);
-  check_output_path((fs::path(folder).lexically_normal() / "report.json").string(), {});
+  // The folder itself appears only at the end, renamed from its staging folder.
+  auto parent = fs::path(folder).lexically_normal().parent_path();
+  if (parent.empty()) parent = ".";
+  std::error_code error;
+  fs::create_directories(parent, error);
+  detail::require(fs::is_directory(parent) && ::access(parent.c_str(), W_OK) == 0,
+                  "--output-dir {}: cannot write into the folder {}", folder, parent.string());
 }
 
 int run_restore_batch(const RestoreArguments& arguments) {
