@@ -185,7 +185,7 @@ class MapGa final : public Solver {
       const auto estimate = consistency_->origin(input, t, problem.labels);
       recorder.count_forwards(calls);
       auto posterior_gradient =
-          detail::data_term(problem, estimate, variance_y, variance_eps).gradient;
+          detail::data_term(problem, estimate, variance_y, variance_eps, /*with_fit=*/false).gradient;
       if (options_.use_prior) {
         torch::NoGradGuard no_grad;
         const auto clean = estimate.detach();
