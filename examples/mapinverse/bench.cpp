@@ -294,13 +294,9 @@ enum class SeedPurpose : uint64_t { kMeasurementNoise = 1, kSolver = 2, kOracleS
 
 uint64_t image_seed(uint64_t seed, SeedPurpose purpose, size_t mask_index, double sigma_y,
                     int64_t image) {
-  uint64_t value = mix_seed(seed);
-  for (const uint64_t part : {static_cast<uint64_t>(purpose), static_cast<uint64_t>(mask_index),
-                              static_cast<uint64_t>(std::llround(sigma_y * 1e6)),
-                              static_cast<uint64_t>(image)}) {
-    value = mix_seed(value ^ part);
-  }
-  return value;
+  return derive_seed(seed, {static_cast<uint64_t>(purpose), static_cast<uint64_t>(mask_index),
+                            static_cast<uint64_t>(std::llround(sigma_y * 1e6)),
+                            static_cast<uint64_t>(image)});
 }
 
 /// Standard normal noise shaped like `like` [N, ...], sample i drawn from seeds[i].

@@ -172,12 +172,6 @@ BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
   return inputs;
 }
 
-/// Image `position`'s seed for `purpose` (1: measurement noise, 2: solver): results do
-/// not depend on the batch size or the number of ranks.
-uint64_t batch_image_seed(uint64_t seed, uint64_t purpose, int64_t position) {
-  return mix_seed(mix_seed(mix_seed(seed) ^ purpose) ^ static_cast<uint64_t>(position));
-}
-
 /// The output folder must be new (or empty): nothing the user has is overwritten.
 void check_output_folder(const std::string& folder) {
   namespace fs = std::filesystem;
@@ -231,8 +225,8 @@ int run_restore_batch(const RestoreArguments& arguments) {
     problem.image_shape = shape;
     std::vector<uint64_t> noise_seeds;
     for (int64_t i = first; i < first + size; ++i) {
-      noise_seeds.push_back(batch_image_seed(arguments.seed, 1, i));
-      problem.sample_seeds.push_back(batch_image_seed(arguments.seed, 2, i));
+      noise_seeds.push_back(derive_seed(arguments.seed, {1, static_cast<uint64_t>(i)}));
+      problem.sample_seeds.push_back(derive_seed(arguments.seed, {2, static_cast<uint64_t>(i)}));
     }
     if (arguments.measured) {
       problem.measurement =

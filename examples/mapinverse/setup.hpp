@@ -4,6 +4,7 @@
 // forward operator and which solver the user asked for, and how to build each.
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
+#include "mapinverse/core/random.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
 #include "mapinverse/solvers/iteration.hpp"
@@ -108,5 +110,14 @@ void check_output_path(const std::string& output, const std::vector<std::string>
 
 /// Writes `text` to `path` through a temporary file and a rename.
 void write_text_atomically(const std::string& path, const std::string& text);
+
+/// A seed derived from `seed` and the parts that identify one use of it (what it is for,
+/// which image, which setting): mix_seed chained over the parts. Per-image seeds made
+/// this way keep results independent of batching and of the number of ranks.
+inline uint64_t derive_seed(uint64_t seed, std::initializer_list<uint64_t> parts) {
+  uint64_t value = mix_seed(seed);
+  for (const uint64_t part : parts) value = mix_seed(value ^ part);
+  return value;
+}
 
 }  // namespace mapinverse::cli
