@@ -534,14 +534,18 @@ class DataTerm:
     objective: torch.Tensor
 
 
-def data_term(problem: Problem, x_hat: torch.Tensor, a: float, b: float) -> DataTerm:
-    """detail::data_term for a linear operator: gradient = H^T (aI + bHH^T)^{-1}(y - Hx_hat)."""
+def data_term(problem: Problem, x_hat: torch.Tensor, a: float, b: float,
+              with_fit: bool = True) -> DataTerm:
+    """detail::data_term for a linear operator: gradient = H^T (aI + bHH^T)^{-1}(y - Hx_hat);
+    with_fit=False leaves out the residual norm and objective (MAP-GA's inner loop)."""
     with torch.no_grad():
         estimate = x_hat.detach()
         op = problem.operator
         residual = problem.measurement - op.apply(estimate)
         weighted = op.solve_gram(residual, a, b)
         gradient = op.adjoint(weighted).detach()
+        if not with_fit:
+            return DataTerm(gradient, None, None)
         # C++ Tensor::norm(2, 1): the same ATen op (norm.ScalarOpt_dim) through torch._VF.
         residual_norm = torch._VF.norm(residual.reshape(residual.size(0), -1), 2, [1], False)
         objective = -0.5 * _batched_dot(residual, weighted)
@@ -641,7 +645,8 @@ def _map_ga_ascend(problem, z, t, learning_rate, sigma_eps, recorder, cm, denois
             inp = z.detach().requires_grad_(True)
             estimate = cm.origin(inp, t, problem.labels)
             recorder.count_forwards(calls)
-            posterior_gradient = data_term(problem, estimate, variance_y, variance_eps).gradient
+            posterior_gradient = data_term(problem, estimate, variance_y, variance_eps,
+                                           with_fit=False).gradient
             if use_prior:
                 with torch.no_grad():
                     clean = estimate.detach()

@@ -146,6 +146,85 @@ TEST_CASE("UNetNetwork shares the module it wraps", "[models][unet]") {
   CHECK(torch::equal(out, unet->forward(x, c_noise)));
 }
 
+TEST_CASE("UNet::forward_at equals forward with the noise input repeated per sample",
+          "[models][unet]") {
+  torch::manual_seed(21);
+  UNet unet(UNetOptions{});
+  randomise_output(unet);
+  unet->eval();
+  for (auto& parameter : unet->parameters()) parameter.requires_grad_(false);
+  const auto x = torch::randn({3, 1, 28, 28});
+  const auto repeated = [&](double c_noise) { return unet->forward(x, torch::full({3}, c_noise)); };
+  // Outputs are O(1): the folded biases change float32 rounding by ~1e-5, no more.
+
+  SECTION("at several noise inputs, with and without autograd, bit for bit between modes") {
+    for (const double c_noise : {-1.5, 0.0, 0.7}) {
+      const auto shared = unet->forward_at(x, c_noise);
+      CHECK(torch::allclose(shared, repeated(c_noise), 1e-4, 1e-4));
+      torch::NoGradGuard no_grad;
+      CHECK(torch::equal(unet->forward_at(x, c_noise), shared));
+    }
+  }
+  SECTION("a changed weight is seen at once") {
+    const auto before = unet->forward_at(x, 0.7);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& item : unet->named_parameters()) {
+        if (item.key().find("embedding") != std::string::npos) item.value().mul_(1.5);
+      }
+    }
+    const auto after = unet->forward_at(x, 0.7);
+    CHECK_FALSE(torch::allclose(after, before));
+    CHECK(torch::allclose(after, repeated(0.7), 1e-4, 1e-4));
+    unet->to(torch::kFloat64);
+    const auto in_double = unet->forward_at(x.to(torch::kFloat64), 0.7);
+    CHECK(in_double.scalar_type() == torch::kFloat64);
+    CHECK(torch::allclose(in_double.to(torch::kFloat32), after, 1e-4, 1e-4));
+  }
+  SECTION("gradients reach the weights when they require them") {
+    for (auto& parameter : unet->parameters()) parameter.requires_grad_(true);
+    const auto weight = unet->named_parameters()["embedding_in.weight"];
+    const auto shared = torch::autograd::grad({unet->forward_at(x, 0.7).square().sum()}, {weight})[0];
+    const auto reference = torch::autograd::grad({repeated(0.7).square().sum()}, {weight})[0];
+    CHECK(shared.abs().max().item<float>() > 0.0f);
+    CHECK(torch::allclose(shared, reference, 1e-4, 1e-4));
+  }
+  SECTION("a class-conditional network gets its labels") {
+    torch::manual_seed(22);
+    UNet conditional(UNetOptions{}.set_num_classes(10));
+    randomise_output(conditional);
+    const auto labels = torch::tensor({1, 4, 9}, torch::kInt64);
+    CHECK(torch::equal(conditional->forward_at(x, 0.2, labels),
+                       conditional->forward(x, torch::full({3}, 0.2), labels)));
+    CHECK_THROWS_WITH(conditional->forward_at(x, 0.2), Contains("labels"));
+  }
+}
+
+TEST_CASE("Preconditioned U-Nets give the same at a number as at a scalar tensor",
+          "[models][preconditioning]") {
+  torch::manual_seed(23);
+  UNet unet(UNetOptions{});
+  randomise_output(unet);
+  for (auto& parameter : unet->parameters()) parameter.requires_grad_(false);
+  const auto network = std::make_shared<UNetNetwork>(unet);
+  const auto x = torch::randn({2, 1, 28, 28});
+  const EdmDenoiser denoiser(network);
+  const BoundaryConsistency consistency(network);
+  for (const double time : {0.01, 0.5, 20.0}) {
+    const auto scalar = torch::scalar_tensor(time);
+    CHECK(torch::allclose(denoiser.denoise(x, time), denoiser.denoise(x, scalar), 1e-4, 1e-4));
+    CHECK(torch::allclose(consistency.origin(x, time), consistency.origin(x, scalar), 1e-4, 1e-4));
+  }
+  // And their vector-Jacobian products (what PGDM, DPS and MAP-GA take).
+  const auto input = x.clone().requires_grad_(true);
+  const auto direction = torch::randn_like(x);
+  const auto vjp = [&](const torch::Tensor& output) {
+    return torch::autograd::grad({output}, {input}, {direction})[0];
+  };
+  CHECK(torch::allclose(vjp(consistency.origin(input, 0.5)),
+                        vjp(consistency.origin(input, torch::scalar_tensor(0.5))), 1e-4, 1e-4));
+}
+
 TEST_CASE("EdmDenoiser applies the EDM preconditioning coefficients", "[models][preconditioning]") {
   torch::manual_seed(11);
   const double sd = 0.5;

@@ -31,9 +31,14 @@ class ConsistencyModel {
     return evaluate(z, detail::per_sample(t, z, "ConsistencyModel::origin()"), labels);
   }
 
+  /// The same at one time t for the whole batch (what the solvers call).
   torch::Tensor origin(const torch::Tensor& z, double t,
                        const torch::Tensor& labels = torch::Tensor()) const {
-    return origin(z, torch::scalar_tensor(t, z.options()), labels);
+    detail::check_floating(z, "ConsistencyModel::origin()", "z");
+    detail::require(z.dim() >= 1,
+                    "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
+                    shape_string(z));
+    return evaluate_at(z, t, labels);
   }
 
   /// The time the model maps to (sigma(epsilon) is the noise left in its output).
@@ -48,6 +53,16 @@ class ConsistencyModel {
   /// `t` arrives shaped [B or 1, 1, ..., 1] with z's dtype/device.
   virtual torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
                                  const torch::Tensor& labels) const = 0;
+
+  /// evaluate() at one time t for the whole batch. The default passes t on as a
+  /// tensor; models whose coefficients are closed-form in t override it to compute them
+  /// as numbers rather than as tensor operations on a scalar.
+  virtual torch::Tensor evaluate_at(const torch::Tensor& z, double t,
+                                    const torch::Tensor& labels) const {
+    return evaluate(z, detail::per_sample(torch::scalar_tensor(t, z.options()), z,
+                                          "ConsistencyModel::origin()"),
+                    labels);
+  }
 };
 
 }  // namespace mapinverse

@@ -31,9 +31,13 @@ class Denoiser {
     return evaluate(x, detail::per_sample(sigma, x, "Denoiser::denoise()"), labels);
   }
 
+  /// The same at one noise level for the whole batch (what the solvers call).
   torch::Tensor denoise(const torch::Tensor& x, double sigma,
                         const torch::Tensor& labels = torch::Tensor()) const {
-    return denoise(x, torch::scalar_tensor(sigma, x.options()), labels);
+    detail::check_floating(x, "Denoiser::denoise()", "x");
+    detail::require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
+                    shape_string(x));
+    return evaluate_at(x, sigma, labels);
   }
 
   /// The schedule sigma(t) this denoiser's noise levels follow.
@@ -46,6 +50,16 @@ class Denoiser {
   /// `sigma` arrives shaped [B or 1, 1, ..., 1], broadcastable against x, with x's dtype/device.
   virtual torch::Tensor evaluate(const torch::Tensor& x, const torch::Tensor& sigma,
                                  const torch::Tensor& labels) const = 0;
+
+  /// evaluate() at one noise level for the whole batch. The default passes sigma on as
+  /// a tensor; denoisers whose coefficients are closed-form in sigma override it to
+  /// compute them as numbers rather than as tensor operations on a scalar.
+  virtual torch::Tensor evaluate_at(const torch::Tensor& x, double sigma,
+                                    const torch::Tensor& labels) const {
+    return evaluate(x, detail::per_sample(torch::scalar_tensor(sigma, x.options()), x,
+                                          "Denoiser::denoise()"),
+                    labels);
+  }
 };
 
 }  // namespace mapinverse

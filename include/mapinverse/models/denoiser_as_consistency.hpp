@@ -30,6 +30,11 @@ class DenoiserAsConsistency final : public ConsistencyModel {
     return denoiser_->denoise(z, denoiser_->schedule()->sigma(t).reshape({-1}), labels);
   }
 
+  torch::Tensor evaluate_at(const torch::Tensor& z, double t,
+                            const torch::Tensor& labels) const override {
+    return denoiser_->denoise(z, denoiser_->schedule()->sigma(t), labels);
+  }
+
  private:
   std::shared_ptr<const Denoiser> denoiser_;
 };

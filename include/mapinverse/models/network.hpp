@@ -18,6 +18,14 @@ class Network {
   /// labels: undefined or [B] int64. Returns [B, C, H, W].
   virtual torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
                                 const torch::Tensor& labels) const = 0;
+
+  /// The same with one noise input for the whole batch, what the solvers pass (every
+  /// image of a batch is at the same time). The default repeats it into a [B] vector;
+  /// a network that can use the sharing (the native U-Net) overrides this.
+  virtual torch::Tensor forward_at(const torch::Tensor& x_in, double noise_input,
+                                   const torch::Tensor& labels) const {
+    return forward(x_in, torch::full({x_in.size(0)}, noise_input, x_in.options()), labels);
+  }
 };
 
 }  // namespace mapinverse

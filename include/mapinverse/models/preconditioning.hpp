@@ -69,6 +69,18 @@ class EdmDenoiser final : public Denoiser {
     return c_skip * x + c_out * network_->forward(c_in * x, c_noise, labels);
   }
 
+  // The same coefficients as numbers: three tensor operations around the network.
+  torch::Tensor evaluate_at(const torch::Tensor& x, double sigma,
+                            const torch::Tensor& labels) const override {
+    const double sd = options_.sigma_data;
+    const double variance = sigma * sigma + sd * sd;
+    const double c_skip = (sd * sd) / variance;
+    const double c_out = sigma * sd / std::sqrt(variance);
+    const double c_in = 1.0 / std::sqrt(variance);
+    const double c_noise = std::log(sigma) / 4.0;
+    return torch::add(x * c_skip, network_->forward_at(x * c_in, c_noise, labels), c_out);
+  }
+
  private:
   std::shared_ptr<const Network> network_;
   Options options_;
@@ -126,12 +138,27 @@ class BoundaryConsistency final : public ConsistencyModel {
     const auto c_skip = (sd * sd) / (shifted.square() + sd * sd);
     const auto c_out = shifted * sd * (t.square() + sd * sd).rsqrt();
     const auto c_in = (t.square() + sd * sd).rsqrt();
-    const double scale = options_.noise_input == NoiseInput::kOpenAi ? 250.0 : 0.25;
-    const auto c_noise = detail::noise_input_vector(t.log() * scale, z.size(0));
+    const auto c_noise = detail::noise_input_vector(t.log() * noise_input_scale(), z.size(0));
     return c_skip * z + c_out * network_->forward(c_in * z, c_noise, labels);
   }
 
+  // The same coefficients as numbers: three tensor operations around the network.
+  torch::Tensor evaluate_at(const torch::Tensor& z, double t,
+                            const torch::Tensor& labels) const override {
+    const double sd = options_.sigma_data;
+    const double shifted = t - options_.epsilon;
+    const double c_skip = (sd * sd) / (shifted * shifted + sd * sd);
+    const double c_out = shifted * sd / std::sqrt(t * t + sd * sd);
+    const double c_in = 1.0 / std::sqrt(t * t + sd * sd);
+    const double c_noise = std::log(t) * noise_input_scale();
+    return torch::add(z * c_skip, network_->forward_at(z * c_in, c_noise, labels), c_out);
+  }
+
  private:
+  double noise_input_scale() const {
+    return options_.noise_input == NoiseInput::kOpenAi ? 250.0 : 0.25;
+  }
+
   std::shared_ptr<const Network> network_;
   Options options_;
 };

@@ -1,7 +1,13 @@
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -127,6 +133,13 @@ struct UNetOptions {
 
 namespace detail {
 
+/// SiLU of a normalisation's fresh output: in place (no new feature map) unless
+/// autograd will need the input for the backward pass.
+inline torch::Tensor activate(torch::Tensor normalised) {
+  if (torch::GradMode::is_enabled() && normalised.requires_grad()) return torch::silu(normalised);
+  return torch::silu_(normalised);
+}
+
 /// Pre-activation residual block: GroupNorm-SiLU-conv, plus a per-channel shift from
 /// the noise embedding, then GroupNorm-SiLU-conv; the sum with the skip path is scaled
 /// by 1/sqrt(2) so activations keep their variance through the depth (as in EDM).
@@ -149,13 +162,39 @@ class UNetResidualBlockImpl : public torch::nn::Module {
     }
   }
 
-  /// x: [B, in, H, W]; embedding: [B, embedding_dim] (already passed through SiLU).
+  /// x: [B, in, H, W]; embedding: [B or 1, embedding_dim] (already passed through SiLU).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& embedding) {
-    auto h = conv1_(torch::silu(norm1_(x)));
-    h = h + embedding_(embedding).unsqueeze(-1).unsqueeze(-1);
-    h = conv2_(torch::silu(norm2_(h)));
+    const auto h = conv1_(activate(norm1_(x))) + embedding_(embedding).unsqueeze(-1).unsqueeze(-1);
+    return finish(x, h);
+  }
+
+  /// The same for an embedding shared by the whole batch, given as conv1_bias(embedding):
+  /// the per-channel shift is folded into the first convolution's bias, which saves a
+  /// pass over the feature map.
+  torch::Tensor forward_with_bias(const torch::Tensor& x, const torch::Tensor& conv1_bias) {
+    const auto& o = conv1_->options;
+    const auto h = torch::conv2d(activate(norm1_(x)), conv1_->weight, conv1_bias, o.stride(),
+                                 c10::get<torch::ExpandingArray<2>>(o.padding()), o.dilation(),
+                                 o.groups());
+    return finish(x, h);
+  }
+
+  /// conv1's bias plus the shift of a [1, embedding_dim] embedding: [out_channels].
+  torch::Tensor conv1_bias(const torch::Tensor& embedding) {
+    return conv1_->bias + embedding_(embedding).reshape({-1});
+  }
+
+  /// The tensors conv1_bias() reads, for detecting changed weights.
+  std::vector<torch::Tensor> embedding_weights() const {
+    return {embedding_->weight, embedding_->bias, conv1_->bias};
+  }
+
+ private:
+  torch::Tensor finish(const torch::Tensor& x, const torch::Tensor& h) {
+    const auto out = conv2_(activate(norm2_(h)));
     const auto shortcut = skip_ ? skip_(x) : x;
-    return (shortcut + h) * (1.0 / std::sqrt(2.0));
+    // (shortcut + out) / sqrt(2), scaling the fresh sum in place.
+    return torch::add(shortcut, out).mul_(1.0 / std::sqrt(2.0));
   }
 
  private:
@@ -247,29 +286,66 @@ class UNetImpl : public torch::nn::Module {
   /// c_noise: [B]; labels: [B] int64 for a class-conditional model, undefined otherwise.
   torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& c_noise,
                         const torch::Tensor& labels = torch::Tensor()) {
-    check_inputs(x_in, c_noise, labels);
-    auto angles = c_noise.unsqueeze(1) * frequencies_.to(c_noise.dtype());
+    check_image(x_in);
+    check_noise_and_labels(x_in, c_noise, labels);
+    const auto embedding = noise_embedding(c_noise, labels);
+    return run_blocks(x_in, [&](detail::UNetResidualBlock& block, size_t, const torch::Tensor& h) {
+      return block(h, embedding);
+    });
+  }
+
+  /// The same with one c_noise for the whole batch. For an unconditional model the
+  /// noise embedding and every block's conv1 bias plus shift are computed once per
+  /// c_noise value and kept while the weights they come from neither change nor need a
+  /// gradient, so that a call is the convolutions and normalisations alone. A
+  /// class-conditional model, whose embedding differs per sample, takes forward()'s path.
+  torch::Tensor forward_at(const torch::Tensor& x_in, double c_noise,
+                           const torch::Tensor& labels = torch::Tensor()) {
+    check_image(x_in);
+    if (options_.num_classes > 0) {
+      return forward(x_in, torch::full({x_in.size(0)}, c_noise, x_in.options()), labels);
+    }
+    check_noise_and_labels(x_in, torch::Tensor(), labels);
+    const auto biases = conv1_biases(c_noise, x_in.options());
+    return run_blocks(x_in, [&](detail::UNetResidualBlock& block, size_t index,
+                                const torch::Tensor& h) {
+      return block->forward_with_bias(h, biases->at(index));
+    });
+  }
+
+  const UNetOptions& options() const { return options_; }
+
+ private:
+  /// Silu'ed embedding of c_noise [B or 1] (plus the label embedding): [B or 1, E].
+  torch::Tensor noise_embedding(const torch::Tensor& c_noise, const torch::Tensor& labels) {
+    const auto angles = c_noise.unsqueeze(1) * frequencies_.to(c_noise.dtype());
     auto embedding =
         embedding_out_(torch::silu(embedding_in_(torch::cat({angles.cos(), angles.sin()}, 1))));
     if (label_embedding_) embedding = embedding + label_embedding_(labels);
-    embedding = torch::silu(embedding);
+    return torch::silu(embedding);
+  }
 
+  /// Encoder, middle and decoder; `block(module, index, h)` applies residual block
+  /// number `index` (in this order of traversal) to h.
+  template <typename ApplyBlock>
+  torch::Tensor run_blocks(const torch::Tensor& x_in, ApplyBlock&& block) {
     std::vector<torch::Tensor> skips;
     auto h = input_(x_in);
-    size_t block = 0;
+    size_t index = 0;
+    size_t down = 0;
     for (size_t level = 0; level < options_.channel_multipliers.size(); ++level) {
-      for (int64_t b = 0; b < options_.blocks_per_level; ++b, ++block) {
-        h = down_blocks_[block](h, embedding);
+      for (int64_t b = 0; b < options_.blocks_per_level; ++b) {
+        h = block(down_blocks_[down++], index++, h);
         skips.push_back(h);
       }
       if (level < downsamples_.size()) h = downsamples_[level](h);
     }
-    for (auto& middle : middle_blocks_) h = middle(h, embedding);
-    block = 0;
+    for (auto& middle : middle_blocks_) h = block(middle, index++, h);
+    size_t up = 0;
     size_t upsample = 0;
     for (size_t level = options_.channel_multipliers.size(); level-- > 0;) {
-      for (int64_t b = 0; b < options_.blocks_per_level; ++b, ++block) {
-        h = up_blocks_[block](torch::cat({h, skips.back()}, 1), embedding);
+      for (int64_t b = 0; b < options_.blocks_per_level; ++b) {
+        h = block(up_blocks_[up++], index++, torch::cat({h, skips.back()}, 1));
         skips.pop_back();
       }
       if (level > 0) {
@@ -281,14 +357,79 @@ class UNetImpl : public torch::nn::Module {
                                                    .mode(torch::kNearest));
       }
     }
-    return output_(torch::silu(output_norm_(h)));
+    return output_(detail::activate(output_norm_(h)));
   }
 
-  const UNetOptions& options() const { return options_; }
+  /// Every block's conv1 bias plus its shift at this c_noise, in run_blocks() order:
+  /// from the cache when the weights are frozen for this call, computed otherwise.
+  std::shared_ptr<const std::vector<torch::Tensor>> conv1_biases(
+      double c_noise, const torch::TensorOptions& options) {
+    const bool needs_graph = torch::GradMode::is_enabled() && embedding_requires_grad();
+    if (needs_graph) return compute_conv1_biases(c_noise, options);
+    std::lock_guard<std::mutex> lock(cache_->mutex);
+    auto stamp = embedding_weights_stamp();
+    if (stamp != cache_->stamp) {
+      cache_->entries.clear();
+      cache_->stamp = std::move(stamp);
+    }
+    const auto key = std::make_tuple(c_noise, options.dtype().toScalarType(),
+                                     options.device().type(), options.device().index());
+    if (const auto found = cache_->entries.find(key); found != cache_->entries.end()) {
+      return found->second;
+    }
+    // Plain tensors (no graph, not inference tensors), usable in any later mode.
+    c10::InferenceMode inference_off(false);
+    torch::NoGradGuard no_grad;
+    auto biases = compute_conv1_biases(c_noise, options);
+    if (cache_->entries.size() >= kMaxCachedNoiseLevels) cache_->entries.clear();
+    cache_->entries.emplace(key, biases);
+    return biases;
+  }
 
- private:
-  void check_inputs(const torch::Tensor& x_in, const torch::Tensor& c_noise,
-                    const torch::Tensor& labels) const {
+  std::shared_ptr<const std::vector<torch::Tensor>> compute_conv1_biases(
+      double c_noise, const torch::TensorOptions& options) {
+    const auto embedding = noise_embedding(torch::full({1}, c_noise, options), torch::Tensor());
+    auto biases = std::make_shared<std::vector<torch::Tensor>>();
+    for_each_block([&](detail::UNetResidualBlock& block) {
+      biases->push_back(block->conv1_bias(embedding));
+    });
+    return biases;
+  }
+
+  template <typename Action>
+  void for_each_block(Action&& action) {
+    for (auto& block : down_blocks_) action(block);
+    for (auto& block : middle_blocks_) action(block);
+    for (auto& block : up_blocks_) action(block);
+  }
+
+  /// Every tensor the conv1 biases are computed from.
+  std::vector<torch::Tensor> embedding_weights() {
+    std::vector<torch::Tensor> weights{frequencies_, embedding_in_->weight, embedding_in_->bias,
+                                       embedding_out_->weight, embedding_out_->bias};
+    for_each_block([&](detail::UNetResidualBlock& block) {
+      for (auto& weight : block->embedding_weights()) weights.push_back(std::move(weight));
+    });
+    return weights;
+  }
+
+  bool embedding_requires_grad() {
+    const auto weights = embedding_weights();
+    return std::any_of(weights.begin(), weights.end(),
+                       [](const torch::Tensor& weight) { return weight.requires_grad(); });
+  }
+
+  /// Identity, storage and version of every embedding weight: any assignment, move or
+  /// in-place update (an optimizer step, loading a checkpoint) changes it.
+  std::vector<std::tuple<const void*, const void*, uint32_t>> embedding_weights_stamp() {
+    std::vector<std::tuple<const void*, const void*, uint32_t>> stamp;
+    for (const auto& weight : embedding_weights()) {
+      stamp.emplace_back(weight.unsafeGetTensorImpl(), weight.data_ptr(), weight._version());
+    }
+    return stamp;
+  }
+
+  void check_image(const torch::Tensor& x_in) const {
     constexpr const char* where = "UNet::forward()";
     detail::check_shape(x_in, {-1, options_.in_channels, -1, -1}, where, "x_in");
     detail::check_floating(x_in, where, "x_in");
@@ -296,8 +437,16 @@ class UNetImpl : public torch::nn::Module {
     detail::require(x_in.size(2) % factor == 0 && x_in.size(3) % factor == 0,
                     "{}: expected x_in's height and width divisible by {}, got {}", where, factor,
                     shape_string(x_in));
-    detail::check_shape(c_noise, {x_in.size(0)}, where, "c_noise");
-    detail::check_same_placement(x_in, c_noise, where, "x_in", "c_noise");
+  }
+
+  /// c_noise may be undefined (forward_at()).
+  void check_noise_and_labels(const torch::Tensor& x_in, const torch::Tensor& c_noise,
+                              const torch::Tensor& labels) const {
+    constexpr const char* where = "UNet::forward()";
+    if (c_noise.defined()) {
+      detail::check_shape(c_noise, {x_in.size(0)}, where, "c_noise");
+      detail::check_same_placement(x_in, c_noise, where, "x_in", "c_noise");
+    }
     if (options_.num_classes == 0) {
       detail::require(!labels.defined(),
                       "{}: expected no labels for an unconditional network (num_classes = 0), "
@@ -309,6 +458,16 @@ class UNetImpl : public torch::nn::Module {
     detail::require(labels.scalar_type() == torch::kInt64, "{}: expected int64 labels, got {}",
                     where, c10::toString(labels.scalar_type()));
   }
+
+  /// conv1 biases per c_noise value, valid for one stamp of the embedding weights.
+  struct BiasCache {
+    std::mutex mutex;
+    std::vector<std::tuple<const void*, const void*, uint32_t>> stamp;
+    std::map<std::tuple<double, c10::ScalarType, c10::DeviceType, c10::DeviceIndex>,
+             std::shared_ptr<const std::vector<torch::Tensor>>>
+        entries;
+  };
+  static constexpr size_t kMaxCachedNoiseLevels = 1024;
 
   UNetOptions options_;
   torch::Tensor frequencies_;
@@ -323,6 +482,7 @@ class UNetImpl : public torch::nn::Module {
   std::vector<torch::nn::Conv2d> upsamples_;
   torch::nn::GroupNorm output_norm_{nullptr};
   torch::nn::Conv2d output_{nullptr};
+  std::shared_ptr<BiasCache> cache_ = std::make_shared<BiasCache>();
 };
 TORCH_MODULE(UNet);
 
@@ -335,6 +495,11 @@ class UNetNetwork final : public Network {
   torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
                         const torch::Tensor& labels) const override {
     return unet_->forward(x_in, noise_input, labels);
+  }
+
+  torch::Tensor forward_at(const torch::Tensor& x_in, double noise_input,
+                           const torch::Tensor& labels) const override {
+    return unet_->forward_at(x_in, noise_input, labels);
   }
 
   const UNet& module() const { return unet_; }

@@ -189,8 +189,7 @@ class MapGa final : public Solver {
       if (options_.use_prior) {
         torch::NoGradGuard no_grad;
         const auto clean = estimate.detach();
-        const auto denoised =
-            models_.denoiser->denoise(clean, sigma_eps, problem.labels);
+        const auto denoised = denoise_for_inference(clean, sigma_eps, problem.labels);
         recorder.count_forwards(models_.denoiser->network_calls_per_evaluation());
         posterior_gradient = posterior_gradient + (denoised - clean) / variance_eps;
       }
@@ -199,6 +198,15 @@ class MapGa final : public Solver {
       z = state->step(z.detach(), gradient, learning_rate);
     }
     return z.detach();
+  }
+
+  // The prior's denoiser only ever gives a value: inference mode skips autograd's
+  // bookkeeping altogether. Its output is an inference tensor, used here only as the
+  // input of out-of-place arithmetic, which gives ordinary tensors.
+  torch::Tensor denoise_for_inference(const torch::Tensor& x, double sigma,
+                                      const torch::Tensor& labels) const {
+    c10::InferenceMode inference;
+    return models_.denoiser->denoise(x, sigma, labels);
   }
 
   torch::Tensor evaluate_without_grad(const torch::Tensor& z, double t,
