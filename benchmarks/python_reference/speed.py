@@ -1,21 +1,22 @@
 #!/usr/bin/python3
-"""The loops of benchmarks/speed in plain PyTorch, timed in rounds that alternate with
-the C++ benchmark, checked against the C++ estimates.
+"""The loops of benchmarks/speed in plain PyTorch, timed solve by solve in alternation
+with the C++ benchmark, and checked against the C++ estimates.
 
 Usage (repository root, after building benchmark_speed):
 
     /usr/bin/python3 benchmarks/python_reference/speed.py \
         --cpp-binary build/benchmarks/benchmark_speed [--batches 1 8 64] \
-        [--solvers map-ga map-ga-pgdm pgdm dps] [--threads 1] [--repeats 3] \
-        [--rounds 3] [--json FILE]
+        [--solvers map-ga map-ga-pgdm pgdm dps] [--threads 1] [--pairs 9] [--json FILE]
 
-For each solver and batch size, each round runs the C++ configuration (one child
-process of benchmark_speed: warm-up solve, median of --repeats solves, its bare-network
-overhead ratio and peak RSS) and then the same loops here (warm-up, median of --repeats),
-so that both sides see the same state of the machine; the Python / C++ ratio of a
-configuration is the median of its per-round ratios. Prints per solver and batch: C++
-s/image, images/s, network calls, overhead, peak RSS, Python s/image, the ratio (> 1:
-C++ faster) and the largest difference between the two estimates.
+For each solver and batch size, one C++ child process (`benchmark_speed --single ...
+--paired`) and this process each do a warm-up solve; then --pairs times, one C++ solve
+and one Python solve run back to back (the order alternating), so that both see the same
+state of a machine whose speed drifts. The Python / C++ ratio of a configuration is the
+median of its per-pair ratios. After each of its solves the child times the same number
+of bare network calls (its overhead ratio is the median of solve ÷ calls) before it
+answers, so the two sides never run at once; it also reports its peak RSS. Prints per solver and batch: C++ s/image, images/s,
+network calls, overhead, peak RSS, Python s/image, the ratio (> 1: C++ faster) with its
+interquartile range, and the largest difference between the two estimates.
 """
 
 import argparse
@@ -38,8 +39,10 @@ def _threads_from_arguments():
     return "1"
 
 
-# OpenBLAS sizes its thread pool when torch loads it: cap it as the C++ side's
-# set_thread_count() does, or its idle threads spin on the other cores.
+# The C++ children get the environment this script started with (set_thread_count()
+# caps their OpenBLAS itself); here, OpenBLAS sizes its thread pool when torch loads it:
+# cap it likewise, or its idle threads spin on the other cores.
+CHILD_ENVIRONMENT = dict(os.environ)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", _threads_from_arguments())
 import torch  # noqa: E402
 
@@ -82,26 +85,55 @@ def run(solver, problem, denoiser, consistency):
     return R.dps(problem, denoiser=denoiser, num_steps=50)
 
 
-def run_cpp(binary, solver, batch, args, estimates):
-    """One benchmark_speed configuration in its own process; its RESULT line as a dict."""
+def expect_line(child, prefix):
+    """The next stdout line of `child` that starts with `prefix`, without the prefix."""
+    for line in child.stdout:
+        if line.startswith(prefix):
+            return line[len(prefix):].strip()
+    raise SystemExit(f"benchmark_speed ended without a {prefix.strip()} line "
+                     f"(exit status {child.wait()})")
+
+
+def measure(binary, solver, batch, args, estimates, denoiser, consistency):
+    """Alternating C++ and Python solves of one configuration; per-pair times."""
     command = [binary, "--single", solver, "--single-batch", str(batch),
-               "--threads", str(args.threads), "--repeats", str(args.repeats),
-               "--save-estimates", estimates]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    line = [text for text in output.splitlines() if text.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):])
-
-
-def run_python(solver, batch, args, denoiser, consistency):
-    """The same configuration here: warm-up, then the median of --repeats solves."""
+               "--threads", str(args.threads), "--paired", "--save-estimates", estimates]
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env=CHILD_ENVIRONMENT)
+    expect_line(child, "READY")
     problem = make_problem(solver, batch)
     run(solver, problem, denoiser, consistency)  # warm-up, as on the C++ side
-    times = []
-    for _ in range(args.repeats):
+
+    def python_solve():
         start = time.perf_counter()
-        estimate, forwards, vjps = run(solver, problem, denoiser, consistency)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), estimate, forwards, vjps
+        result = run(solver, problem, denoiser, consistency)
+        return time.perf_counter() - start, result
+
+    def cpp_solve():
+        child.stdin.write("solve\n")
+        child.stdin.flush()
+        return float(expect_line(child, "TIME "))
+
+    pairs = []
+    for k in range(args.pairs):
+        if k % 2:
+            python_seconds, result = python_solve()
+            cpp_seconds = cpp_solve()
+        else:
+            cpp_seconds = cpp_solve()
+            python_seconds, result = python_solve()
+        pairs.append((cpp_seconds, python_seconds))
+    child.stdin.write("done\n")
+    child.stdin.close()
+    cpp = json.loads(expect_line(child, "RESULT "))
+    if child.wait() != 0:
+        raise SystemExit(f"{' '.join(command)} failed")
+    estimate, forwards, vjps = result
+    if (forwards, vjps) != (cpp["network_forwards"], cpp["network_vjps"]):
+        raise SystemExit(f"{solver} batch {batch}: network calls differ: Python {forwards}/{vjps}, "
+                         f"C++ {cpp['network_forwards']}/{cpp['network_vjps']}")
+    reference = torch.load(os.path.join(estimates, f"{solver}_batch{batch}.pt"))
+    return cpp, pairs, (estimate - reference).abs().max().item()
 
 
 def main():
@@ -111,37 +143,25 @@ def main():
     parser.add_argument("--solvers", nargs="+", default=["map-ga", "map-ga-pgdm", "pgdm", "dps"],
                         choices=["map-ga", "map-ga-pgdm", "pgdm", "dps"])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=9, help="C++/Python solve pairs per configuration")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     denoiser = R.edm_denoiser(R.load_unet(os.path.join(ROOT, "models/fmnist_edm_denoiser.pt")))
     consistency = R.boundary_consistency(R.load_unet(os.path.join(ROOT, "models/fmnist_consistency.pt")))
 
-    print(f"{args.threads} thread(s); per configuration {args.rounds} alternating rounds of "
-          f"C++ then Python, each the median of {args.repeats} solves\n")
+    print(f"{args.threads} thread(s); per configuration {args.pairs} C++/Python solve pairs "
+          f"(medians)\n")
     print("| solver | batch | C++ s/image | images/s | forwards | VJPs | overhead | peak RSS MiB "
-          "| Python s/image | Python ÷ C++ (rounds) | max abs Δ estimate |")
+          "| Python s/image | Python ÷ C++ [quartiles] | max abs Δ estimate |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     rows = []
     with tempfile.TemporaryDirectory() as estimates:
         for solver in args.solvers:
             for batch in args.batches:
-                rounds = []
-                for _ in range(args.rounds):
-                    cpp = run_cpp(args.cpp_binary, solver, batch, args, estimates)
-                    seconds, estimate, forwards, vjps = run_python(solver, batch, args,
-                                                                   denoiser, consistency)
-                    reference = torch.load(os.path.join(estimates, f"{solver}_batch{batch}.pt"))
-                    if (forwards, vjps) != (cpp["network_forwards"], cpp["network_vjps"]):
-                        raise SystemExit(f"{solver} batch {batch}: network calls differ: Python "
-                                         f"{forwards}/{vjps}, C++ {cpp['network_forwards']}/"
-                                         f"{cpp['network_vjps']}")
-                    rounds.append({"cpp": cpp, "python_seconds": seconds,
-                                   "ratio": seconds / cpp["seconds"],
-                                   "max_abs_difference": (estimate - reference).abs().max().item()})
-                rows.append(summarise(solver, batch, rounds))
+                cpp, pairs, difference = measure(args.cpp_binary, solver, batch, args, estimates,
+                                                 denoiser, consistency)
+                rows.append(summarise(solver, batch, cpp, pairs, difference))
                 print_row(rows[-1])
     if args.json:
         with open(args.json + ".partial", "w") as f:
@@ -149,34 +169,31 @@ def main():
         os.replace(args.json + ".partial", args.json)
 
 
-def summarise(solver, batch, rounds):
-    """Medians over the rounds (per-round values kept)."""
-    def median(key):
-        return statistics.median(r["cpp"][key] for r in rounds)
-    cpp_seconds = median("seconds")
-    python_seconds = statistics.median(r["python_seconds"] for r in rounds)
-    return {"solver": solver, "name": rounds[0]["cpp"]["name"], "batch": batch,
-            "threads": rounds[0]["cpp"]["threads"],
-            "cpp_seconds_per_image": cpp_seconds / batch,
-            "images_per_second": batch / cpp_seconds,
-            "network_forwards": rounds[0]["cpp"]["network_forwards"],
-            "network_vjps": rounds[0]["cpp"]["network_vjps"],
-            "overhead_ratio": median("overhead_ratio"),
-            "peak_rss_mib": median("peak_rss_mib"),
-            "python_seconds_per_image": python_seconds / batch,
-            "python_over_cpp": statistics.median(r["ratio"] for r in rounds),
-            "python_over_cpp_rounds": [r["ratio"] for r in rounds],
-            "max_abs_difference": max(r["max_abs_difference"] for r in rounds),
-            "rounds": rounds}
+def summarise(solver, batch, cpp, pairs, difference):
+    """Medians over the pairs; the pairs themselves are kept."""
+    ratios = sorted(python / cpp_seconds for cpp_seconds, python in pairs)
+    quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    return {"solver": solver, "name": cpp["name"], "batch": batch, "threads": cpp["threads"],
+            "cpp_seconds_per_image": cpp["seconds"] / batch,
+            "images_per_second": batch / cpp["seconds"],
+            "network_forwards": cpp["network_forwards"], "network_vjps": cpp["network_vjps"],
+            "overhead_ratio": cpp["overhead_ratio"],
+            "overhead_ratios": cpp["overhead_ratios"],
+            "peak_rss_mib": cpp["peak_rss_mib"],
+            "python_seconds_per_image": statistics.median(p for _, p in pairs) / batch,
+            "python_over_cpp": statistics.median(ratios),
+            "python_over_cpp_quartiles": [quartiles[0], quartiles[2]],
+            "pairs_seconds_cpp_python": pairs,
+            "max_abs_difference": difference}
 
 
 def print_row(row):
-    per_round = ", ".join(f"{ratio:.2f}" for ratio in row["python_over_cpp_rounds"])
+    low, high = row["python_over_cpp_quartiles"]
     print(f"| {row['name']} | {row['batch']} | {row['cpp_seconds_per_image']:.4f} | "
           f"{row['images_per_second']:.2f} | {row['network_forwards']} | {row['network_vjps']} | "
           f"{row['overhead_ratio']:.3f} | {row['peak_rss_mib']:.0f} | "
-          f"{row['python_seconds_per_image']:.4f} | **{row['python_over_cpp']:.2f}** ({per_round}) | "
-          f"{row['max_abs_difference']:.1e} |", flush=True)
+          f"{row['python_seconds_per_image']:.4f} | **{row['python_over_cpp']:.2f}** "
+          f"[{low:.2f}, {high:.2f}] | {row['max_abs_difference']:.1e} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 // Speed of the solvers on the shipped Fashion-MNIST networks: seconds per image and
 // images per second at several batch sizes, network forwards and VJPs, the overhead
 // ratio (solver wall time / the time of the same number of bare network calls on the
-// same batch, measured in the same process), and peak resident memory.
+// same batch, run right after each timed solve in the same process; median over the
+// solves), and peak resident memory.
 //
 //   benchmark_speed [--batches 1 8 64] [--threads 1] [--repeats 3] [--json FILE]
 //                   [--save-estimates DIR]
+//   benchmark_speed --network-routes [--batches 1 8 64] [--threads 1] [--calls 200]
 //
 // Each (solver, batch) runs in a child process of this program (`--single`), so its
 // peak RSS is its own.
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -46,6 +49,12 @@ struct Settings {
   // Internal: run one configuration and print its result as one JSON line.
   std::string single_solver;
   int64_t single_batch = 0;
+  // Internal: time one solve per "solve" line on stdin (for a driver that alternates
+  // its own solves with these; benchmarks/python_reference/speed.py).
+  bool paired = false;
+  // Compare the two routes of a network call instead (see network_routes()).
+  bool network_routes = false;
+  int calls = 200;
 };
 
 /// The budgets timed here (smaller than the paper's; the ratio does not depend on them).
@@ -90,36 +99,78 @@ Problem make_problem(const std::string& solver, int64_t batch) {
   return problem;
 }
 
-template <typename Action>
-double median_seconds(int repeats, Action&& action) {
-  std::vector<double> times;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    action();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+double seconds_of(const std::function<void()>& action) {
+  const auto start = std::chrono::steady_clock::now();
+  action();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// Seconds of one bare network forward without autograd, and of one forward with
-/// autograd followed by its VJP, on this batch (medians of many calls).
-std::pair<double, double> bare_call_seconds(const ConsistencyModel& network, const Problem& problem) {
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+/// Seconds of `forwards` bare network forwards without autograd and `vjps` forwards with
+/// autograd each followed by its VJP, on a batch like the problem's.
+double bare_calls_seconds(const ConsistencyModel& network, const Problem& problem,
+                          int64_t forwards, int64_t vjps) {
   const auto x = torch::randn({problem.batch_size(), 1, 28, 28});
-  constexpr int kCalls = 20;
-  const double forward = median_seconds(kCalls, [&] {
-    torch::NoGradGuard no_grad;
-    network.origin(x, 1.0);
+  return seconds_of([&] {
+    for (int64_t i = 0; i < forwards; ++i) {
+      torch::NoGradGuard no_grad;
+      network.origin(x, 1.0);
+    }
+    for (int64_t i = 0; i < vjps; ++i) {
+      const auto input = x.detach().requires_grad_(true);
+      const auto output = network.origin(input, 1.0);
+      torch::autograd::grad({output}, {input}, {torch::ones_like(output)});
+    }
   });
-  const double forward_vjp = median_seconds(kCalls, [&] {
-    const auto input = x.detach().requires_grad_(true);
-    const auto output = network.origin(input, 1.0);
-    torch::autograd::grad({output}, {input}, {torch::ones_like(output)});
-  });
-  return {forward, forward_vjp};
 }
 
+/// Timed solves, each followed at once by the same number of bare network calls, so that
+/// solve and calls see the same state of the machine. Standalone: --repeats of them.
+/// --paired: prints READY, then one per line "solve" on stdin, answering
+/// "TIME <solve seconds>" once the calls are done too; stops at "done" or end of input.
+struct TimedSolves {
+  std::vector<double> solve_seconds;
+  std::vector<double> bare_seconds;
+  Summary summary;
+};
+
+TimedSolves timed_solves(const Settings& settings, const Solver& solver,
+                         const ConsistencyModel& network, const Problem& problem) {
+  TimedSolves result;
+  const auto one = [&] {
+    result.solve_seconds.push_back(seconds_of([&] { result.summary = solver.solve(problem); }));
+    const auto& summary = result.summary;
+    result.bare_seconds.push_back(bare_calls_seconds(
+        network, problem, summary.network_forwards - summary.network_vjps, summary.network_vjps));
+  };
+  if (!settings.paired) {
+    for (int r = 0; r < settings.repeats; ++r) one();
+    return result;
+  }
+  fmt::print("READY\n");
+  std::fflush(stdout);
+  std::string line;
+  while (std::getline(std::cin, line) && line == "solve") {
+    one();
+    fmt::print("TIME {:.9f}\n", result.solve_seconds.back());
+    std::fflush(stdout);
+  }
+  if (result.solve_seconds.empty()) throw std::runtime_error("--paired: no \"solve\" line on stdin");
+  return result;
+}
+
+/// This process image's peak resident set (VmHWM). Not getrusage's ru_maxrss: that one
+/// survives exec and so would report the parent's peak (say, a Python driver) if larger.
 long peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss;
@@ -132,11 +183,13 @@ nlohmann::json run_single(const Settings& settings) {
   const auto solver = make_solver(settings.single_solver, models, settings.map_ga_iterations);
   const auto problem = make_problem(settings.single_solver, settings.single_batch);
   solver->solve(problem);  // warm-up: first-call allocations and OpenMP start-up
-  Summary summary;
-  const double seconds = median_seconds(settings.repeats, [&] { summary = solver->solve(problem); });
-  const auto [forward, forward_vjp] = bare_call_seconds(*models.consistency, problem);
-  const double bare = static_cast<double>(summary.network_forwards - summary.network_vjps) * forward +
-                      static_cast<double>(summary.network_vjps) * forward_vjp;
+  const auto timed = timed_solves(settings, *solver, *models.consistency, problem);
+  const auto& summary = timed.summary;
+  std::vector<double> overheads;
+  for (size_t r = 0; r < timed.solve_seconds.size(); ++r) {
+    overheads.push_back(timed.solve_seconds[r] / timed.bare_seconds[r]);
+  }
+  const double seconds = median(timed.solve_seconds);
   if (!settings.save_estimates.empty()) {
     std::filesystem::create_directories(settings.save_estimates);
     const auto bytes = torch::pickle_save(summary.estimate);
@@ -155,11 +208,54 @@ nlohmann::json run_single(const Settings& settings) {
           {"images_per_second", batch / seconds},
           {"network_forwards", summary.network_forwards},
           {"network_vjps", summary.network_vjps},
-          {"bare_forward_seconds", forward},
-          {"bare_forward_vjp_seconds", forward_vjp},
-          {"bare_network_seconds", bare},
-          {"overhead_ratio", seconds / bare},
+          {"bare_network_seconds", median(timed.bare_seconds)},
+          {"overhead_ratio", median(overheads)},
+          {"overhead_ratios", overheads},
+          {"solve_seconds", timed.solve_seconds},
           {"peak_rss_mib", static_cast<double>(peak_rss_kib()) / 1024.0}};
+}
+
+/// The consistency model called with t as a number (the solvers' route: closed-form
+/// coefficients, the U-Net's cached embedding folded into its biases) against t as a
+/// one-element tensor (coefficients as tensor operations, the embedding recomputed and
+/// added per block), alternating call by call in this process; medians of the
+/// per-call times and of the paired ratios.
+void network_routes(const Settings& settings) {
+  mapinverse::set_thread_count(settings.threads);
+  const auto model = load_unet_consistency(shipped_model_path(kConsistencyModelFile));
+  fmt::print("{} LibTorch thread(s), {} alternating calls per route\n\n", settings.threads,
+             settings.calls);
+  fmt::print("| batch | call | t as tensor ms | t as number ms | paired ratio | max abs Δ |\n"
+             "|---:|---|---:|---:|---:|---:|\n");
+  for (const auto batch : settings.batches) {
+    torch::manual_seed(0);
+    const auto x = torch::randn({batch, 1, 28, 28});
+    const auto t_tensor = torch::scalar_tensor(1.0);
+    const auto forward = [&](bool as_number) {
+      torch::NoGradGuard no_grad;
+      return as_number ? model->origin(x, 1.0) : model->origin(x, t_tensor);
+    };
+    const auto vjp = [&](bool as_number) {
+      const auto input = x.detach().requires_grad_(true);
+      const auto output = as_number ? model->origin(input, 1.0) : model->origin(input, t_tensor);
+      return torch::autograd::grad({output}, {input}, {torch::ones_like(output)})[0];
+    };
+    const auto compare = [&](const char* name, const auto& call) {
+      const torch::Tensor delta = (call(true) - call(false)).abs().max();
+      const double difference = delta.item<double>();
+      std::vector<double> as_tensor, as_number, ratios;
+      for (int i = 0; i < settings.calls; ++i) {
+        as_tensor.push_back(seconds_of([&] { call(false); }));
+        as_number.push_back(seconds_of([&] { call(true); }));
+        ratios.push_back(as_number.back() / as_tensor.back());
+      }
+      fmt::print("| {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.1e} |\n", batch, name,
+                 1e3 * median(as_tensor), 1e3 * median(as_number), median(ratios), difference);
+      std::fflush(stdout);
+    };
+    compare("forward", forward);
+    compare("forward + VJP", vjp);
+  }
 }
 
 /// Runs one configuration in a child process and reads back its JSON line.
@@ -199,8 +295,19 @@ int main(int argc, char** argv) {
                  "write each configuration's estimate (torch.load-able) into this folder");
   app.add_option("--single", settings.single_solver, "internal: run one configuration");
   app.add_option("--single-batch", settings.single_batch, "internal: its batch size");
+  app.add_flag("--paired", settings.paired,
+               "internal: with --single, time one solve per \"solve\" line on stdin");
+  app.add_flag("--network-routes", settings.network_routes,
+               "compare a network call with t as a number and as a tensor, per batch size");
+  app.add_option("--calls", settings.calls, "calls per route with --network-routes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
+    if (settings.network_routes) {
+      network_routes(settings);
+      return 0;
+    }
     if (!settings.single_solver.empty()) {
       fmt::print("RESULT {}\n", run_single(settings).dump());
       return 0;
