@@ -1,5 +1,7 @@
 #include <cmath>
 #include <memory>
+#include <thread>
+#include <vector>
 
 // torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
@@ -188,6 +190,22 @@ TEST_CASE("UNet::forward_at equals forward with the noise input repeated per sam
     const auto reference = torch::autograd::grad({repeated(0.7).square().sum()}, {weight})[0];
     CHECK(shared.abs().max().item<float>() > 0.0f);
     CHECK(torch::allclose(shared, reference, 1e-4, 1e-4));
+  }
+  SECTION("concurrent callers share the cache safely") {
+    std::vector<torch::Tensor> expected;
+    for (int i = 0; i < 4; ++i) expected.push_back(repeated(0.1 * i));
+    std::vector<torch::Tensor> results(8);
+    std::vector<std::thread> callers;
+    for (size_t k = 0; k < results.size(); ++k) {
+      callers.emplace_back([&, k] {
+        torch::NoGradGuard no_grad;
+        results[k] = unet->forward_at(x, 0.1 * static_cast<double>(k % 4));
+      });
+    }
+    for (auto& caller : callers) caller.join();
+    for (size_t k = 0; k < results.size(); ++k) {
+      CHECK(torch::allclose(results[k], expected[k % 4], 1e-4, 1e-4));
+    }
   }
   SECTION("a class-conditional network gets its labels") {
     torch::manual_seed(22);
