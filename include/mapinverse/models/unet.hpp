@@ -197,7 +197,6 @@ class UNetResidualBlockImpl : public torch::nn::Module {
     return torch::add(shortcut, out).mul_(1.0 / std::sqrt(2.0));
   }
 
- private:
   torch::nn::GroupNorm norm1_;
   torch::nn::Conv2d conv1_;
   torch::nn::Linear embedding_;
@@ -316,7 +315,8 @@ class UNetImpl : public torch::nn::Module {
   const UNetOptions& options() const { return options_; }
 
  private:
-  /// Silu'ed embedding of c_noise [B or 1] (plus the label embedding): [B or 1, E].
+  /// The noise embedding of c_noise [B or 1] (plus the label embedding) after SiLU:
+  /// [B or 1, embedding_dim].
   torch::Tensor noise_embedding(const torch::Tensor& c_noise, const torch::Tensor& labels) {
     const auto angles = c_noise.unsqueeze(1) * frequencies_.to(c_noise.dtype());
     auto embedding =
