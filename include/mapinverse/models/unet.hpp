@@ -364,10 +364,14 @@ class UNetImpl : public torch::nn::Module {
   /// from the cache when the weights are frozen for this call, computed otherwise.
   std::shared_ptr<const std::vector<torch::Tensor>> conv1_biases(
       double c_noise, const torch::TensorOptions& options) {
-    const bool needs_graph = torch::GradMode::is_enabled() && embedding_requires_grad();
+    const auto weights = embedding_weights();
+    const bool needs_graph =
+        torch::GradMode::is_enabled() &&
+        std::any_of(weights.begin(), weights.end(),
+                    [](const torch::Tensor& weight) { return weight.requires_grad(); });
     if (needs_graph) return compute_conv1_biases(c_noise, options);
     std::lock_guard<std::mutex> lock(cache_->mutex);
-    auto stamp = embedding_weights_stamp();
+    auto stamp = stamp_of(weights);
     if (stamp != cache_->stamp) {
       cache_->entries.clear();
       cache_->stamp = std::move(stamp);
@@ -413,17 +417,13 @@ class UNetImpl : public torch::nn::Module {
     return weights;
   }
 
-  bool embedding_requires_grad() {
-    const auto weights = embedding_weights();
-    return std::any_of(weights.begin(), weights.end(),
-                       [](const torch::Tensor& weight) { return weight.requires_grad(); });
-  }
-
-  /// Identity, storage and version of every embedding weight: any assignment, move or
-  /// in-place update (an optimizer step, loading a checkpoint) changes it.
-  std::vector<std::tuple<const void*, const void*, uint32_t>> embedding_weights_stamp() {
+  /// Identity, storage and version of each weight: any assignment, move or in-place
+  /// update (an optimizer step, loading a checkpoint) changes it.
+  static std::vector<std::tuple<const void*, const void*, uint32_t>> stamp_of(
+      const std::vector<torch::Tensor>& weights) {
     std::vector<std::tuple<const void*, const void*, uint32_t>> stamp;
-    for (const auto& weight : embedding_weights()) {
+    stamp.reserve(weights.size());
+    for (const auto& weight : weights) {
       stamp.emplace_back(weight.unsafeGetTensorImpl(), weight.data_ptr(), weight._version());
     }
     return stamp;
