@@ -24,20 +24,14 @@ class ConsistencyModel {
   /// Differentiable with respect to z when autograd is on.
   torch::Tensor origin(const torch::Tensor& z, const torch::Tensor& t,
                        const torch::Tensor& labels = torch::Tensor()) const {
-    detail::check_floating(z, "ConsistencyModel::origin()", "z");
-    detail::require(z.dim() >= 1,
-                    "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
-                    shape_string(z));
+    check_point(z);
     return evaluate(z, detail::per_sample(t, z, "ConsistencyModel::origin()"), labels);
   }
 
   /// The same at one time t for the whole batch (what the solvers call).
   torch::Tensor origin(const torch::Tensor& z, double t,
                        const torch::Tensor& labels = torch::Tensor()) const {
-    detail::check_floating(z, "ConsistencyModel::origin()", "z");
-    detail::require(z.dim() >= 1,
-                    "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
-                    shape_string(z));
+    check_point(z);
     return evaluate_at(z, t, labels);
   }
 
@@ -62,6 +56,15 @@ class ConsistencyModel {
     return evaluate(z, detail::per_sample(torch::scalar_tensor(t, z.options()), z,
                                           "ConsistencyModel::origin()"),
                     labels);
+  }
+
+ private:
+  /// What every call checks of its input.
+  static void check_point(const torch::Tensor& z) {
+    detail::check_floating(z, "ConsistencyModel::origin()", "z");
+    detail::require(z.dim() >= 1,
+                    "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
+                    shape_string(z));
   }
 };
 

@@ -25,18 +25,14 @@ class Denoiser {
   /// Differentiable with respect to x when autograd is on.
   torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma,
                         const torch::Tensor& labels = torch::Tensor()) const {
-    detail::check_floating(x, "Denoiser::denoise()", "x");
-    detail::require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
-                    shape_string(x));
+    check_input(x);
     return evaluate(x, detail::per_sample(sigma, x, "Denoiser::denoise()"), labels);
   }
 
   /// The same at one noise level for the whole batch (what the solvers call).
   torch::Tensor denoise(const torch::Tensor& x, double sigma,
                         const torch::Tensor& labels = torch::Tensor()) const {
-    detail::check_floating(x, "Denoiser::denoise()", "x");
-    detail::require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
-                    shape_string(x));
+    check_input(x);
     return evaluate_at(x, sigma, labels);
   }
 
@@ -59,6 +55,14 @@ class Denoiser {
     return evaluate(x, detail::per_sample(torch::scalar_tensor(sigma, x.options()), x,
                                           "Denoiser::denoise()"),
                     labels);
+  }
+
+ private:
+  /// What every call checks of its input.
+  static void check_input(const torch::Tensor& x) {
+    detail::check_floating(x, "Denoiser::denoise()", "x");
+    detail::require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
+                    shape_string(x));
   }
 };
 
