@@ -1,6 +1,10 @@
 #pragma once
 
-// Everything MapInverse offers, in one include. Each header can also be included alone.
+// Everything MapInverse offers, in one include, at a fraction of <torch/torch.h>'s
+// compile time. Each header can also be included alone. Not included here, because
+// their declarations need LibTorch's C++ frontend: mapinverse/models/unet.hpp and
+// mapinverse/models/classifier.hpp (the torch::nn modules, for training programs),
+// mapinverse/operators/dense_matrix_eigen.hpp (Eigen interoperation).
 
 #include "mapinverse/version.hpp"
 
@@ -10,6 +14,8 @@
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/core/threads.hpp"
 #include "mapinverse/core/time_steps.hpp"
+#include "mapinverse/core/autograd.hpp"
+#include "mapinverse/core/tensor.hpp"
 
 #include "mapinverse/operators/average_pool.hpp"
 #include "mapinverse/operators/composition.hpp"
@@ -22,7 +28,6 @@
 #include "mapinverse/operators/masks.hpp"
 #include "mapinverse/operators/pointwise.hpp"
 
-#include "mapinverse/models/classifier.hpp"
 #include "mapinverse/models/consistency_model.hpp"
 #include "mapinverse/models/denoiser.hpp"
 #include "mapinverse/models/denoiser_as_consistency.hpp"
@@ -34,12 +39,14 @@
 #include "mapinverse/models/preconditioning.hpp"
 #include "mapinverse/models/pretrained.hpp"
 #include "mapinverse/models/torchscript.hpp"
-#include "mapinverse/models/unet.hpp"
+#include "mapinverse/models/unet_options.hpp"
 
 #include "mapinverse/optimizers/adam.hpp"
 #include "mapinverse/optimizers/gradient_ascent.hpp"
 #include "mapinverse/optimizers/momentum.hpp"
 #include "mapinverse/optimizers/optimizer.hpp"
+
+#include "mapinverse/distributed/process_group.hpp"
 
 #include "mapinverse/solvers/dps.hpp"
 #include "mapinverse/solvers/iteration.hpp"

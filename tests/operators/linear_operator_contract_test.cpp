@@ -18,6 +18,7 @@
 #include "mapinverse/operators/average_pool.hpp"
 #include "mapinverse/operators/composition.hpp"
 #include "mapinverse/operators/dense_matrix.hpp"
+#include "mapinverse/operators/dense_matrix_eigen.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
 #include "mapinverse/operators/gaussian_blur.hpp"
 #include "mapinverse/operators/inpainting.hpp"
@@ -138,7 +139,7 @@ std::vector<OperatorCase> make_linear_operator_cases() {
        {2, 11},
        1e-10},
       {"DenseMatrix from Eigen on [1,3,4] inputs",
-       std::make_shared<const DenseMatrix>(eigen_matrix, DenseMatrix::Options{{1, 3, 4}}),
+       make_dense_matrix(eigen_matrix, DenseMatrix::Options{{1, 3, 4}}),
        {1, 3, 4},
        {2, 1, 3, 5},
        1e-10},

@@ -2,8 +2,7 @@
 
 #include <memory>
 
-#include <torch/torch.h>
-
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 
 namespace mapinverse {
@@ -25,7 +24,7 @@ class NoiseSchedule {
 
   virtual double sigma(double t) const = 0;
   /// Elementwise sigma(t) for a tensor of times (same dtype and device).
-  virtual torch::Tensor sigma(const torch::Tensor& t) const = 0;
+  virtual at::Tensor sigma(const at::Tensor& t) const = 0;
   /// Inverse of sigma(): the time at which the noise level equals `sigma`.
   virtual double time(double sigma) const = 0;
   /// d sigma / dt at t.
@@ -36,7 +35,7 @@ class NoiseSchedule {
 class EdmSchedule final : public NoiseSchedule {
  public:
   double sigma(double t) const override { return t; }
-  torch::Tensor sigma(const torch::Tensor& t) const override { return t; }
+  at::Tensor sigma(const at::Tensor& t) const override { return t; }
   double time(double sigma) const override { return sigma; }
   double sigma_derivative(double /*t*/) const override { return 1.0; }
 };

@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <vector>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/cat.h>
+#include <ATen/ops/randn.h>
+
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 
 namespace mapinverse {
@@ -15,9 +17,7 @@ namespace mapinverse {
 /// A CPU generator seeded with `seed`. All randomness in the library is drawn on
 /// the CPU from such a generator and then moved to the target device, so a seed
 /// gives the same numbers on every device.
-inline torch::Generator make_generator(uint64_t seed) {
-  return at::detail::createCPUGenerator(seed);
-}
+at::Generator make_generator(uint64_t seed);
 
 /// SplitMix64's finaliser: spreads structured seeds (a base seed combined with a step or
 /// an image index) into well-separated generator seeds.
@@ -29,16 +29,16 @@ inline uint64_t mix_seed(uint64_t value) {
 }
 
 /// Standard normal noise with the shape, dtype and device of `like`.
-inline torch::Tensor randn_like(const torch::Tensor& like, torch::Generator& generator) {
-  auto noise = torch::randn(like.sizes(), generator,
-                            torch::TensorOptions().dtype(like.scalar_type()).device(torch::kCPU));
+inline at::Tensor randn_like(const at::Tensor& like, at::Generator& generator) {
+  auto noise = at::randn(like.sizes(), generator,
+                            at::TensorOptions().dtype(like.scalar_type()).device(at::kCPU));
   return noise.to(like.device());
 }
 
 /// Standard normal noise of the given shape and options.
-inline torch::Tensor randn(torch::IntArrayRef sizes, const torch::TensorOptions& options,
-                           torch::Generator& generator) {
-  auto noise = torch::randn(sizes, generator, options.device(torch::kCPU));
+inline at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options,
+                           at::Generator& generator) {
+  auto noise = at::randn(sizes, generator, options.device(at::kCPU));
   return noise.to(options.device());
 }
 
@@ -59,30 +59,30 @@ class NoiseSource {
   }
 
   /// Standard normal noise shaped [B, ...] with these options.
-  torch::Tensor randn(torch::IntArrayRef sizes, const torch::TensorOptions& options) {
+  at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options) {
     if (!per_sample_) return mapinverse::randn(sizes, options, generators_.front());
     detail::require(!sizes.empty() && sizes[0] == static_cast<int64_t>(generators_.size()),
                     "NoiseSource: a draw of shape [{}] for {} per-sample seeds",
                     fmt::join(sizes, ","), generators_.size());
     auto sample_sizes = sizes.vec();
     sample_sizes[0] = 1;
-    std::vector<torch::Tensor> samples;
+    std::vector<at::Tensor> samples;
     samples.reserve(generators_.size());
     for (auto& generator : generators_) {
-      samples.push_back(torch::randn(sample_sizes, generator, options.device(torch::kCPU)));
+      samples.push_back(at::randn(sample_sizes, generator, options.device(at::kCPU)));
     }
-    return torch::cat(samples).to(options.device());
+    return at::cat(samples).to(options.device());
   }
 
   /// Standard normal noise with the shape, dtype and device of `like`.
-  torch::Tensor randn_like(const torch::Tensor& like) {
-    return randn(like.sizes(), torch::TensorOptions().dtype(like.scalar_type()).device(like.device()));
+  at::Tensor randn_like(const at::Tensor& like) {
+    return randn(like.sizes(), at::TensorOptions().dtype(like.scalar_type()).device(like.device()));
   }
 
   bool per_sample() const { return per_sample_; }
 
  private:
-  std::vector<torch::Generator> generators_;
+  std::vector<at::Generator> generators_;
   bool per_sample_;
 };
 

@@ -5,31 +5,33 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/isfinite.h>
+
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 
 namespace mapinverse {
 
 /// "[2,1,28,28]" for a tensor, "undefined" for an undefined one.
-inline std::string shape_string(const torch::Tensor& tensor) {
+inline std::string shape_string(const at::Tensor& tensor) {
   if (!tensor.defined()) return "undefined";
   return fmt::format("[{}]", fmt::join(tensor.sizes(), ","));
 }
 
-inline std::string shape_string(torch::IntArrayRef sizes) {
+inline std::string shape_string(at::IntArrayRef sizes) {
   return fmt::format("[{}]", fmt::join(sizes, ","));
 }
 
 namespace detail {
 
 /// `where` is "Class::method()", `name` the argument's name.
-inline void check_defined(const torch::Tensor& tensor, const char* where, const char* name) {
+inline void check_defined(const at::Tensor& tensor, const char* where, const char* name) {
   require(tensor.defined(), "{}: expected a defined tensor for {}, got an undefined one", where, name);
 }
 
 /// Checks the exact shape; -1 in `expected` matches any size along that dimension.
-inline void check_shape(const torch::Tensor& tensor, torch::IntArrayRef expected, const char* where,
+inline void check_shape(const at::Tensor& tensor, at::IntArrayRef expected, const char* where,
                         const char* name) {
   check_defined(tensor, where, name);
   bool matches = tensor.dim() == static_cast<int64_t>(expected.size());
@@ -44,14 +46,14 @@ inline void check_shape(const torch::Tensor& tensor, torch::IntArrayRef expected
   }
 }
 
-inline void check_floating(const torch::Tensor& tensor, const char* where, const char* name) {
+inline void check_floating(const at::Tensor& tensor, const char* where, const char* name) {
   check_defined(tensor, where, name);
   require(tensor.is_floating_point(), "{}: expected {} to be a floating-point tensor, got {}", where,
           name, c10::toString(tensor.scalar_type()));
 }
 
 /// Both tensors live on the same device and have the same dtype.
-inline void check_same_placement(const torch::Tensor& a, const torch::Tensor& b, const char* where,
+inline void check_same_placement(const at::Tensor& a, const at::Tensor& b, const char* where,
                                  const char* name_a, const char* name_b) {
   require(a.device() == b.device(), "{}: {} is on {} but {} is on {}", where, name_a,
           a.device().str(), name_b, b.device().str());
@@ -59,14 +61,14 @@ inline void check_same_placement(const torch::Tensor& a, const torch::Tensor& b,
           name_a, c10::toString(a.scalar_type()), name_b, c10::toString(b.scalar_type()));
 }
 
-inline void check_finite(const torch::Tensor& tensor, const char* where, const char* name) {
-  require(torch::isfinite(tensor).all().item<bool>(), "{}: {} contains NaN or infinite values",
+inline void check_finite(const at::Tensor& tensor, const char* where, const char* name) {
+  require(at::isfinite(tensor).all().item<bool>(), "{}: {} contains NaN or infinite values",
           where, name);
 }
 
 /// Per-sample noise levels: a scalar, or a vector of one value per batch sample.
 /// Returns them shaped [B,1,...,1] so they broadcast against `x`.
-inline torch::Tensor per_sample(const torch::Tensor& sigma, const torch::Tensor& x,
+inline at::Tensor per_sample(const at::Tensor& sigma, const at::Tensor& x,
                                 const char* where) {
   check_defined(sigma, where, "sigma");
   require(sigma.dim() == 0 || (sigma.dim() == 1 && (sigma.size(0) == x.size(0) || sigma.size(0) == 1)),

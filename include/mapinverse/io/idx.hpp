@@ -1,8 +1,7 @@
 #pragma once
 
 #include <string>
-
-#include <torch/torch.h>
+#include "mapinverse/core/tensor.hpp"
 
 namespace mapinverse {
 
@@ -15,19 +14,19 @@ enum class FashionMnistSplit { kTrain, kTest };
 /// Images and labels of an IDX data set (LeCun's MNIST file format).
 struct IdxDataset {
   /// [N, 1, H, W] float32, pixel values scaled from {0..255} to [-1, 1] (DESIGN.md §2).
-  torch::Tensor images;
+  at::Tensor images;
   /// [N] int64 class labels.
-  torch::Tensor labels;
+  at::Tensor labels;
 };
 
 /// Reads a gzip-compressed IDX3 image file (magic 0x00000803: count, rows, columns,
 /// then unsigned bytes). Returns [N, 1, rows, columns] float32 in [-1, 1].
 /// Throws std::runtime_error naming the file and what is wrong with it.
-torch::Tensor read_idx_images(const std::string& path);
+at::Tensor read_idx_images(const std::string& path);
 
 /// Reads a gzip-compressed IDX1 label file (magic 0x00000801: count, then unsigned
 /// bytes). Returns [N] int64. Throws std::runtime_error naming the file and the problem.
-torch::Tensor read_idx_labels(const std::string& path);
+at::Tensor read_idx_labels(const std::string& path);
 
 /// Reads one split of Fashion-MNIST from `directory` (the four files
 /// {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz) and checks that the image and

@@ -2,10 +2,13 @@
 
 #include <cstdint>
 
-#include <torch/torch.h>
+#include <filesystem>
 
-#include "mapinverse/core/error.hpp"
-#include "mapinverse/core/tensor_checks.hpp"
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
 
 namespace mapinverse {
 
@@ -17,19 +20,10 @@ class FashionClassifierImpl : public torch::nn::Module {
   static constexpr int64_t kFeatureDimension = 128;
   static constexpr int64_t kNumClasses = 10;
 
-  FashionClassifierImpl()
-      : first_(register_module("first", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3).padding(1)))),
-        second_(register_module("second", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3).padding(1)))),
-        hidden_(register_module("hidden", torch::nn::Linear(64 * 7 * 7, kFeatureDimension))),
-        output_(register_module("output", torch::nn::Linear(kFeatureDimension, kNumClasses))) {}
+  FashionClassifierImpl();
 
   /// x: [B, 1, 28, 28] in [-1, 1]. Returns [B, 128].
-  torch::Tensor features(const torch::Tensor& x) {
-    detail::check_shape(x, {-1, 1, 28, 28}, "FashionClassifier::features()", "x");
-    auto h = torch::max_pool2d(torch::relu(first_->forward(x)), 2);
-    h = torch::max_pool2d(torch::relu(second_->forward(h)), 2);
-    return torch::relu(hidden_->forward(h.flatten(1)));
-  }
+  torch::Tensor features(const torch::Tensor& x);
 
   /// Class logits [B, 10].
   torch::Tensor forward(const torch::Tensor& x) { return output_->forward(features(x)); }
@@ -41,5 +35,11 @@ class FashionClassifierImpl : public torch::nn::Module {
   torch::nn::Linear output_;
 };
 TORCH_MODULE(FashionClassifier);
+
+/// The classifier trained by training/train_classifier, in eval mode on `device`, its
+/// weights frozen. Throws std::invalid_argument naming the file when it is missing or
+/// holds other weights.
+FashionClassifier load_classifier(const std::filesystem::path& path,
+                                  const torch::Device& device = torch::kCPU);
 
 }  // namespace mapinverse

@@ -3,8 +3,9 @@
 #include <cstdint>
 #include <memory>
 
-#include <torch/torch.h>
+#include <ATen/ops/scalar_tensor.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 
@@ -22,15 +23,15 @@ class ConsistencyModel {
 
   /// z: [B, ...]; t: a scalar or [B]; labels: undefined or [B] int64.
   /// Differentiable with respect to z when autograd is on.
-  torch::Tensor origin(const torch::Tensor& z, const torch::Tensor& t,
-                       const torch::Tensor& labels = torch::Tensor()) const {
+  at::Tensor origin(const at::Tensor& z, const at::Tensor& t,
+                       const at::Tensor& labels = at::Tensor()) const {
     check_point(z);
     return evaluate(z, detail::per_sample(t, z, "ConsistencyModel::origin()"), labels);
   }
 
   /// The same at one time t for the whole batch (what the solvers call).
-  torch::Tensor origin(const torch::Tensor& z, double t,
-                       const torch::Tensor& labels = torch::Tensor()) const {
+  at::Tensor origin(const at::Tensor& z, double t,
+                       const at::Tensor& labels = at::Tensor()) const {
     check_point(z);
     return evaluate_at(z, t, labels);
   }
@@ -45,22 +46,22 @@ class ConsistencyModel {
 
  protected:
   /// `t` arrives shaped [B or 1, 1, ..., 1] with z's dtype/device.
-  virtual torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
-                                 const torch::Tensor& labels) const = 0;
+  virtual at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
+                                 const at::Tensor& labels) const = 0;
 
   /// evaluate() at one time t for the whole batch. The default passes t on as a
   /// tensor; models whose coefficients are closed-form in t override it to compute them
   /// as numbers rather than as tensor operations on a scalar.
-  virtual torch::Tensor evaluate_at(const torch::Tensor& z, double t,
-                                    const torch::Tensor& labels) const {
-    return evaluate(z, detail::per_sample(torch::scalar_tensor(t, z.options()), z,
+  virtual at::Tensor evaluate_at(const at::Tensor& z, double t,
+                                    const at::Tensor& labels) const {
+    return evaluate(z, detail::per_sample(at::scalar_tensor(t, z.options()), z,
                                           "ConsistencyModel::origin()"),
                     labels);
   }
 
  private:
   /// What every call checks of its input.
-  static void check_point(const torch::Tensor& z) {
+  static void check_point(const at::Tensor& z) {
     detail::check_floating(z, "ConsistencyModel::origin()", "z");
     detail::require(z.dim() >= 1,
                     "ConsistencyModel::origin(): expected z of shape [B,...], got {}",

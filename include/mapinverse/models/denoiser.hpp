@@ -3,8 +3,9 @@
 #include <cstdint>
 #include <memory>
 
-#include <torch/torch.h>
+#include <ATen/ops/scalar_tensor.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 
@@ -23,15 +24,15 @@ class Denoiser {
   /// x: [B, ...]; sigma: a scalar or [B] (one noise level per sample); labels: undefined
   /// for unconditional use, or [B] int64 class labels for class-conditional models.
   /// Differentiable with respect to x when autograd is on.
-  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma,
-                        const torch::Tensor& labels = torch::Tensor()) const {
+  at::Tensor denoise(const at::Tensor& x, const at::Tensor& sigma,
+                        const at::Tensor& labels = at::Tensor()) const {
     check_input(x);
     return evaluate(x, detail::per_sample(sigma, x, "Denoiser::denoise()"), labels);
   }
 
   /// The same at one noise level for the whole batch (what the solvers call).
-  torch::Tensor denoise(const torch::Tensor& x, double sigma,
-                        const torch::Tensor& labels = torch::Tensor()) const {
+  at::Tensor denoise(const at::Tensor& x, double sigma,
+                        const at::Tensor& labels = at::Tensor()) const {
     check_input(x);
     return evaluate_at(x, sigma, labels);
   }
@@ -44,22 +45,22 @@ class Denoiser {
 
  protected:
   /// `sigma` arrives shaped [B or 1, 1, ..., 1], broadcastable against x, with x's dtype/device.
-  virtual torch::Tensor evaluate(const torch::Tensor& x, const torch::Tensor& sigma,
-                                 const torch::Tensor& labels) const = 0;
+  virtual at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
+                                 const at::Tensor& labels) const = 0;
 
   /// evaluate() at one noise level for the whole batch. The default passes sigma on as
   /// a tensor; denoisers whose coefficients are closed-form in sigma override it to
   /// compute them as numbers rather than as tensor operations on a scalar.
-  virtual torch::Tensor evaluate_at(const torch::Tensor& x, double sigma,
-                                    const torch::Tensor& labels) const {
-    return evaluate(x, detail::per_sample(torch::scalar_tensor(sigma, x.options()), x,
+  virtual at::Tensor evaluate_at(const at::Tensor& x, double sigma,
+                                    const at::Tensor& labels) const {
+    return evaluate(x, detail::per_sample(at::scalar_tensor(sigma, x.options()), x,
                                           "Denoiser::denoise()"),
                     labels);
   }
 
  private:
   /// What every call checks of its input.
-  static void check_input(const torch::Tensor& x) {
+  static void check_input(const at::Tensor& x) {
     detail::check_floating(x, "Denoiser::denoise()", "x");
     detail::require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
                     shape_string(x));

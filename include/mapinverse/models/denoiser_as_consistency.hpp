@@ -25,13 +25,13 @@ class DenoiserAsConsistency final : public ConsistencyModel {
   const std::shared_ptr<const Denoiser>& denoiser() const { return denoiser_; }
 
  protected:
-  torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
-                         const torch::Tensor& labels) const override {
+  at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
+                         const at::Tensor& labels) const override {
     return denoiser_->denoise(z, denoiser_->schedule()->sigma(t).reshape({-1}), labels);
   }
 
-  torch::Tensor evaluate_at(const torch::Tensor& z, double t,
-                            const torch::Tensor& labels) const override {
+  at::Tensor evaluate_at(const at::Tensor& z, double t,
+                            const at::Tensor& labels) const override {
     return denoiser_->denoise(z, denoiser_->schedule()->sigma(t), labels);
   }
 

@@ -1,6 +1,7 @@
 #pragma once
+#include <ATen/ops/full.h>
 
-#include <torch/torch.h>
+#include "mapinverse/core/tensor.hpp"
 
 namespace mapinverse {
 
@@ -16,15 +17,15 @@ class Network {
 
   /// x_in: [B, C, H, W] (already scaled by c_in); noise_input: [B] (c_noise);
   /// labels: undefined or [B] int64. Returns [B, C, H, W].
-  virtual torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
-                                const torch::Tensor& labels) const = 0;
+  virtual at::Tensor forward(const at::Tensor& x_in, const at::Tensor& noise_input,
+                                const at::Tensor& labels) const = 0;
 
   /// The same with one noise input for the whole batch, what the solvers pass (every
   /// image of a batch is at the same time). The default repeats it into a [B] vector;
   /// a network that can use the sharing (the native U-Net) overrides this.
-  virtual torch::Tensor forward_at(const torch::Tensor& x_in, double noise_input,
-                                   const torch::Tensor& labels) const {
-    return forward(x_in, torch::full({x_in.size(0)}, noise_input, x_in.options()), labels);
+  virtual at::Tensor forward_at(const at::Tensor& x_in, double noise_input,
+                                   const at::Tensor& labels) const {
+    return forward(x_in, at::full({x_in.size(0)}, noise_input, x_in.options()), labels);
   }
 };
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <memory>
 
+#include <ATen/ops/full_like.h>
+
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/models/consistency_model.hpp"
 #include "mapinverse/models/denoiser.hpp"
@@ -55,8 +57,8 @@ class OdeConsistency final : public ConsistencyModel {
   const Options& options() const { return options_; }
 
  protected:
-  torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
-                         const torch::Tensor& labels) const override {
+  at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
+                         const at::Tensor& labels) const override {
     const auto& schedule = *denoiser_->schedule();
     const auto sigma_start = schedule.sigma(t);
     const double sigma_end = schedule.sigma(options_.epsilon);
@@ -73,7 +75,7 @@ class OdeConsistency final : public ConsistencyModel {
     auto sigma = sigma_start;
     for (int64_t i = 0; i < options_.num_steps; ++i) {
       const bool last = i + 1 == options_.num_steps;
-      const auto sigma_next = last ? torch::full_like(sigma, sigma_end) : grid(i + 1);
+      const auto sigma_next = last ? at::full_like(sigma, sigma_end) : grid(i + 1);
       const auto slope = drift(x, sigma, labels);
       auto x_next = x + (sigma_next - sigma) * slope;
       if (!last) {
@@ -87,8 +89,8 @@ class OdeConsistency final : public ConsistencyModel {
 
  private:
   // dx/dsigma of the probability-flow ODE in EDM form: (x - D(x, sigma)) / sigma.
-  torch::Tensor drift(const torch::Tensor& x, const torch::Tensor& sigma,
-                      const torch::Tensor& labels) const {
+  at::Tensor drift(const at::Tensor& x, const at::Tensor& sigma,
+                      const at::Tensor& labels) const {
     return (x - denoiser_->denoise(x, sigma.reshape({-1}), labels)) / sigma;
   }
 

@@ -4,8 +4,9 @@
 #include <memory>
 #include <utility>
 
-#include <torch/torch.h>
+#include <ATen/ops/add.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/models/consistency_model.hpp"
@@ -26,7 +27,7 @@ inline void check_network(const std::shared_ptr<const Network>& network, const c
 }
 
 /// The per-sample values of `value` ([B or 1, 1, ..., 1]) as the [B] vector a Network takes.
-inline torch::Tensor noise_input_vector(const torch::Tensor& value, int64_t batch) {
+inline at::Tensor noise_input_vector(const at::Tensor& value, int64_t batch) {
   return value.reshape({-1}).expand({batch});
 }
 
@@ -58,8 +59,8 @@ class EdmDenoiser final : public Denoiser {
   const Options& options() const { return options_; }
 
  protected:
-  torch::Tensor evaluate(const torch::Tensor& x, const torch::Tensor& sigma,
-                         const torch::Tensor& labels) const override {
+  at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
+                         const at::Tensor& labels) const override {
     const double sd = options_.sigma_data;
     const auto variance = sigma.square() + sd * sd;
     const auto c_skip = (sd * sd) / variance;
@@ -70,15 +71,15 @@ class EdmDenoiser final : public Denoiser {
   }
 
   // The same coefficients as numbers: three tensor operations around the network.
-  torch::Tensor evaluate_at(const torch::Tensor& x, double sigma,
-                            const torch::Tensor& labels) const override {
+  at::Tensor evaluate_at(const at::Tensor& x, double sigma,
+                            const at::Tensor& labels) const override {
     const double sd = options_.sigma_data;
     const double variance = sigma * sigma + sd * sd;
     const double c_skip = (sd * sd) / variance;
     const double c_out = sigma * sd / std::sqrt(variance);
     const double c_in = 1.0 / std::sqrt(variance);
     const double c_noise = std::log(sigma) / 4.0;
-    return torch::add(x * c_skip, network_->forward_at(x * c_in, c_noise, labels), c_out);
+    return at::add(x * c_skip, network_->forward_at(x * c_in, c_noise, labels), c_out);
   }
 
  private:
@@ -131,8 +132,8 @@ class BoundaryConsistency final : public ConsistencyModel {
   const Options& options() const { return options_; }
 
  protected:
-  torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
-                         const torch::Tensor& labels) const override {
+  at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
+                         const at::Tensor& labels) const override {
     const double sd = options_.sigma_data;
     const auto shifted = t - options_.epsilon;
     const auto c_skip = (sd * sd) / (shifted.square() + sd * sd);
@@ -143,15 +144,15 @@ class BoundaryConsistency final : public ConsistencyModel {
   }
 
   // The same coefficients as numbers: three tensor operations around the network.
-  torch::Tensor evaluate_at(const torch::Tensor& z, double t,
-                            const torch::Tensor& labels) const override {
+  at::Tensor evaluate_at(const at::Tensor& z, double t,
+                            const at::Tensor& labels) const override {
     const double sd = options_.sigma_data;
     const double shifted = t - options_.epsilon;
     const double c_skip = (sd * sd) / (shifted * shifted + sd * sd);
     const double c_out = shifted * sd / std::sqrt(t * t + sd * sd);
     const double c_in = 1.0 / std::sqrt(t * t + sd * sd);
     const double c_noise = std::log(t) * noise_input_scale();
-    return torch::add(z * c_skip, network_->forward_at(z * c_in, c_noise, labels), c_out);
+    return at::add(z * c_skip, network_->forward_at(z * c_in, c_noise, labels), c_out);
   }
 
  private:

@@ -15,14 +15,11 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
-#include <mutex>
-#include <sstream>
 #include <string>
 #include <utility>
 
 #include <fmt/format.h>
-#include <torch/script.h>
-#include <torch/torch.h>
+#include "mapinverse/core/tensor.hpp"
 
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
@@ -34,96 +31,31 @@
 
 namespace mapinverse {
 
-/// A loaded TorchScript module whose forward signature has been checked.
+/// A loaded TorchScript module whose forward signature has been checked. Copies share
+/// the module; calls on it are serialised, since TorchScript's forward is not const.
 class TorchScriptModule {
  public:
   /// Loads `path` onto `device` in eval mode. Throws std::invalid_argument naming the
   /// file when it is missing, not a TorchScript archive, or has another signature.
   explicit TorchScriptModule(const std::filesystem::path& path,
-                             const torch::Device& device = torch::kCPU)
-      : path_(path.string()), device_(device) {
-    detail::require(std::filesystem::is_regular_file(path),
-                    "TorchScript model {}: no such file", path_);
-    try {
-      module_ = torch::jit::load(path_, device_);
-    } catch (const c10::Error& error) {
-      throw std::invalid_argument(fmt::format(
-          "TorchScript model {}: not a readable TorchScript archive (save it with "
-          "torch.jit.save or tools/wrap_torchscript.py): {}",
-          path_, error.what_without_backtrace()));
-    }
-    module_.eval();
-    takes_labels_ = check_signature();
-  }
+                             const at::Device& device = at::kCPU);
 
   const std::string& path() const { return path_; }
-  const torch::Device& device() const { return device_; }
+  const at::Device& device() const { return device_; }
   /// Whether forward has the third (labels) argument.
   bool takes_labels() const { return takes_labels_; }
 
   /// Calls forward(x, sigma[, labels]) and checks the result's shape.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& sigma,
-                        const torch::Tensor& labels) const {
-    detail::require(x.device() == device_,
-                    "TorchScript model {}: loaded on {}, called with x on {}", path_,
-                    device_.str(), x.device().str());
-    detail::require(!labels.defined() || takes_labels_,
-                    "TorchScript model {}: labels were given but forward takes none", path_);
-    std::vector<torch::jit::IValue> inputs{x, sigma};
-    if (takes_labels_) {
-      inputs.emplace_back(labels.defined() ? torch::jit::IValue(labels) : torch::jit::IValue());
-    }
-    torch::jit::IValue output;
-    {
-      // torch::jit::Module::forward is not const; calls on one module are serialised.
-      const std::lock_guard<std::mutex> lock(*mutex_);
-      output = module_.forward(std::move(inputs));
-    }
-    detail::require(output.isTensor(), "TorchScript model {}: forward returned {}, not a Tensor",
-                    path_, output.tagKind());
-    auto result = output.toTensor();
-    detail::require(result.sizes() == x.sizes(),
-                    "TorchScript model {}: forward returned shape {} for input shape {}", path_,
-                    shape_string(result), shape_string(x));
-    return result;
-  }
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& sigma,
+                     const at::Tensor& labels) const;
 
  private:
-  static bool is_tensor(const c10::TypePtr& type) {
-    return type->kind() == c10::TypeKind::TensorType;
-  }
-  static bool is_optional_tensor(const c10::TypePtr& type) {
-    if (type->kind() != c10::TypeKind::OptionalType) return false;
-    return is_tensor(type->castRaw<c10::OptionalType>()->getElementType());
-  }
-
-  /// Returns whether the labels argument is present; throws on any other signature.
-  bool check_signature() const {
-    const auto method = module_.find_method("forward");
-    detail::require(method.has_value(), "TorchScript model {}: has no forward method", path_);
-    const auto& schema = method->function().getSchema();
-    const auto& arguments = schema.arguments();  // arguments[0] is self
-    const bool shape_ok = (arguments.size() == 3 || arguments.size() == 4) &&
-                          is_tensor(arguments[1].type()) && is_tensor(arguments[2].type()) &&
-                          (arguments.size() == 3 || is_tensor(arguments[3].type()) ||
-                           is_optional_tensor(arguments[3].type())) &&
-                          schema.returns().size() == 1 && is_tensor(schema.returns()[0].type());
-    if (!shape_ok) {
-      std::ostringstream found;
-      found << schema;
-      throw std::invalid_argument(fmt::format(
-          "TorchScript model {}: expected forward(x: Tensor, sigma: Tensor[, labels: "
-          "Optional[Tensor]]) -> Tensor, found {}",
-          path_, found.str()));
-    }
-    return arguments.size() == 4;
-  }
+  struct Loaded;  // the torch::jit::Module and its lock, compiled in the library
 
   std::string path_;
-  torch::Device device_;
-  mutable torch::jit::Module module_;
+  at::Device device_;
+  std::shared_ptr<Loaded> loaded_;
   bool takes_labels_ = false;
-  std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
 };
 
 /// A TorchScript module as a raw network F(x_in, c_noise, labels).
@@ -131,8 +63,8 @@ class TorchScriptNetwork final : public Network {
  public:
   explicit TorchScriptNetwork(TorchScriptModule module) : module_(std::move(module)) {}
 
-  torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
-                        const torch::Tensor& labels) const override {
+  at::Tensor forward(const at::Tensor& x_in, const at::Tensor& noise_input,
+                        const at::Tensor& labels) const override {
     return module_.forward(x_in, noise_input, labels);
   }
 
@@ -150,8 +82,8 @@ class TorchScriptDenoiser final : public Denoiser {
   const TorchScriptModule& module() const { return module_; }
 
  protected:
-  torch::Tensor evaluate(const torch::Tensor& x, const torch::Tensor& sigma,
-                         const torch::Tensor& labels) const override {
+  at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
+                         const at::Tensor& labels) const override {
     return module_.forward(x, detail::noise_input_vector(sigma, x.size(0)), labels);
   }
 
@@ -174,8 +106,8 @@ class TorchScriptConsistency final : public ConsistencyModel {
   const TorchScriptModule& module() const { return module_; }
 
  protected:
-  torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
-                         const torch::Tensor& labels) const override {
+  at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
+                         const at::Tensor& labels) const override {
     return module_.forward(z, detail::noise_input_vector(t, z.size(0)), labels);
   }
 
@@ -197,7 +129,7 @@ enum class TorchScriptForm {
 
 struct TorchScriptOptions {
   TorchScriptForm form = TorchScriptForm::kEdmNetwork;
-  torch::Device device = torch::kCPU;
+  at::Device device = at::kCPU;
   /// Data standard deviation of the preconditioning (raw forms).
   double sigma_data = kSigmaData;
   /// Boundary time of a consistency model.

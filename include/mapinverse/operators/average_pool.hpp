@@ -4,8 +4,8 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
@@ -30,7 +30,7 @@ class AveragePool : public LinearOperator {
 
   explicit AveragePool(const Options& options) : options_(options) { options_.validate(); }
 
-  torch::Tensor apply(const torch::Tensor& x) const override {
+  at::Tensor apply(const at::Tensor& x) const override {
     constexpr const char* where = "AveragePool::apply()";
     detail::check_floating(x, where, "x");
     const int64_t k = options_.factor;
@@ -41,7 +41,7 @@ class AveragePool : public LinearOperator {
     return x.reshape({x.size(0), x.size(1), x.size(2) / k, k, x.size(3) / k, k}).mean({3, 5});
   }
 
-  torch::Tensor adjoint(const torch::Tensor& y) const override {
+  at::Tensor adjoint(const at::Tensor& y) const override {
     check_measurement(y, "AveragePool::adjoint()", "y");
     const int64_t k = options_.factor;
     const auto shape = y.sizes();
@@ -51,12 +51,12 @@ class AveragePool : public LinearOperator {
         .reshape({shape[0], shape[1], shape[2] * k, shape[3] * k});
   }
 
-  torch::Tensor gram(const torch::Tensor& y) const override {
+  at::Tensor gram(const at::Tensor& y) const override {
     check_measurement(y, "AveragePool::gram()", "y");
     return y / static_cast<double>(options_.factor * options_.factor);
   }
 
-  torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const override {
+  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override {
     constexpr const char* where = "AveragePool::solve_gram()";
     check_gram_coefficients(a, b, where);
     check_measurement(r, where, "r");
@@ -69,7 +69,7 @@ class AveragePool : public LinearOperator {
   const Options& options() const { return options_; }
 
  private:
-  static void check_measurement(const torch::Tensor& y, const char* where, const char* name) {
+  static void check_measurement(const at::Tensor& y, const char* where, const char* name) {
     detail::check_floating(y, where, name);
     detail::require(y.dim() == 4, "{}: expected {} of shape [B,C,h,w], got {}", where, name,
                     shape_string(y));

@@ -6,8 +6,8 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
 
@@ -38,11 +38,11 @@ class ComposedOperator : public LinearOperator {
         inner_(detail::checked_component(std::move(inner), "ComposedOperator::ComposedOperator()",
                                          "inner")) {}
 
-  torch::Tensor apply(const torch::Tensor& x) const override {
+  at::Tensor apply(const at::Tensor& x) const override {
     return outer_->apply(inner_->apply(x));
   }
 
-  torch::Tensor adjoint(const torch::Tensor& y) const override {
+  at::Tensor adjoint(const at::Tensor& y) const override {
     return inner_->adjoint(outer_->adjoint(y));
   }
 
@@ -71,14 +71,14 @@ class ComposedForwardOperator : public ForwardOperator {
         inner_(detail::checked_component(
             std::move(inner), "ComposedForwardOperator::ComposedForwardOperator()", "inner")) {}
 
-  torch::Tensor apply(const torch::Tensor& x) const override {
+  at::Tensor apply(const at::Tensor& x) const override {
     return outer_->apply(inner_->apply(x));
   }
 
-  torch::Tensor vjp(const torch::Tensor& x, const torch::Tensor& v) const override {
-    torch::Tensor intermediate;
+  at::Tensor vjp(const at::Tensor& x, const at::Tensor& v) const override {
+    at::Tensor intermediate;
     {
-      torch::NoGradGuard no_grad;
+      at::NoGradGuard no_grad;
       intermediate = inner_->apply(x);
     }
     return inner_->vjp(x, outer_->vjp(intermediate, v));

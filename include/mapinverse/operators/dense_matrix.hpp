@@ -1,17 +1,19 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <numeric>
 #include <string>
-#include <tuple>
 #include <vector>
 
-#include <Eigen/Dense>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/cholesky_solve.h>
+#include <ATen/ops/eye.h>
+#include <ATen/ops/linalg_cholesky_ex.h>
+#include <ATen/ops/matmul.h>
+
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
@@ -43,62 +45,58 @@ class DenseMatrix : public LinearOperator {
 
   /// `matrix` is [m,n], floating point and finite; it is copied and kept on its
   /// device and dtype, and moved to the input's on use.
-  DenseMatrix(const torch::Tensor& matrix, const Options& options)
+  DenseMatrix(const at::Tensor& matrix, const Options& options)
       : matrix_(checked_matrix(matrix)), input_shape_(checked_input_shape(options, matrix_)) {}
 
-  /// H from Eigen, kept as float64 on the CPU.
-  DenseMatrix(const Eigen::MatrixXd& matrix, const Options& options)
-      : DenseMatrix(to_tensor(matrix), options) {}
-
-  torch::Tensor apply(const torch::Tensor& x) const override {
+  at::Tensor apply(const at::Tensor& x) const override {
     constexpr const char* where = "DenseMatrix::apply()";
     detail::check_floating(x, where, "x");
     detail::require(x.dim() >= 2 && x.numel() == x.size(0) * cols(),
                     "{}: expected x of shape [B,{}] (or [B,...] with {} entries per sample), "
                     "got {}",
                     where, fmt::join(input_shape_, ","), cols(), shape_string(x));
-    return torch::matmul(x.reshape({x.size(0), cols()}), placed(x).t());
+    return at::matmul(x.reshape({x.size(0), cols()}), placed(x).t());
   }
 
-  torch::Tensor adjoint(const torch::Tensor& y) const override {
+  at::Tensor adjoint(const at::Tensor& y) const override {
     check_measurement(y, "DenseMatrix::adjoint()", "y");
     std::vector<int64_t> shape{y.size(0)};
     shape.insert(shape.end(), input_shape_.begin(), input_shape_.end());
-    return torch::matmul(y, placed(y)).reshape(shape);
+    return at::matmul(y, placed(y)).reshape(shape);
   }
 
-  torch::Tensor gram(const torch::Tensor& y) const override {
+  at::Tensor gram(const at::Tensor& y) const override {
     check_measurement(y, "DenseMatrix::gram()", "y");
     const auto matrix = placed(y);
-    return torch::matmul(torch::matmul(y, matrix), matrix.t());
+    return at::matmul(at::matmul(y, matrix), matrix.t());
   }
 
   /// Closed form by a Cholesky factorisation of a I + b H H^T. With a == 0 this
   /// needs H of full row rank; otherwise std::invalid_argument.
-  torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const override {
+  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override {
     constexpr const char* where = "DenseMatrix::solve_gram()";
     check_gram_coefficients(a, b, where);
     check_measurement(r, where, "r");
     const auto matrix = placed(r);
-    const auto system = a * torch::eye(rows(), r.options()) + b * torch::matmul(matrix, matrix.t());
-    const auto [factor, info] = torch::linalg_cholesky_ex(system);
+    const auto system = a * at::eye(rows(), r.options()) + b * at::matmul(matrix, matrix.t());
+    const auto [factor, info] = at::linalg_cholesky_ex(system);
     detail::require(info.item<int64_t>() == 0,
                     "{}: a I + b H H^T is not positive definite for a = {}, b = {} (H has rank "
                     "< {} rows); use a > 0",
                     where, a, b, rows());
-    return torch::cholesky_solve(r.t(), factor).t();
+    return at::cholesky_solve(r.t(), factor).t();
   }
 
   std::string name() const override { return "DenseMatrix"; }
 
   /// H as given, [m,n].
-  const torch::Tensor& matrix() const { return matrix_; }
+  const at::Tensor& matrix() const { return matrix_; }
   int64_t rows() const { return matrix_.size(0); }
   int64_t cols() const { return matrix_.size(1); }
   const std::vector<int64_t>& input_shape() const { return input_shape_; }
 
  private:
-  static torch::Tensor checked_matrix(const torch::Tensor& matrix) {
+  static at::Tensor checked_matrix(const at::Tensor& matrix) {
     constexpr const char* where = "DenseMatrix::DenseMatrix()";
     detail::check_floating(matrix, where, "matrix");
     detail::require(matrix.dim() == 2 && matrix.size(0) >= 1 && matrix.size(1) >= 1,
@@ -109,7 +107,7 @@ class DenseMatrix : public LinearOperator {
   }
 
   static std::vector<int64_t> checked_input_shape(const Options& options,
-                                                  const torch::Tensor& matrix) {
+                                                  const at::Tensor& matrix) {
     options.validate();
     if (options.input_shape.empty()) return {matrix.size(1)};
     const int64_t product = std::accumulate(options.input_shape.begin(), options.input_shape.end(),
@@ -121,25 +119,18 @@ class DenseMatrix : public LinearOperator {
     return options.input_shape;
   }
 
-  static torch::Tensor to_tensor(const Eigen::MatrixXd& matrix) {
-    // Eigen is column-major: view it with transposed strides, then copy row-major.
-    return torch::from_blob(const_cast<double*>(matrix.data()), {matrix.rows(), matrix.cols()},
-                            {1, matrix.rows()}, torch::kFloat64)
-        .clone(torch::MemoryFormat::Contiguous);
-  }
-
-  void check_measurement(const torch::Tensor& y, const char* where, const char* name) const {
+  void check_measurement(const at::Tensor& y, const char* where, const char* name) const {
     detail::check_floating(y, where, name);
     detail::require(y.dim() == 2 && y.size(1) == rows(), "{}: expected {} of shape [B,{}], got {}",
                     where, name, rows(), shape_string(y));
   }
 
-  torch::Tensor placed(const torch::Tensor& like) const {
+  at::Tensor placed(const at::Tensor& like) const {
     return cache_.get({like.device(), like.scalar_type(), {}},
                       [&] { return matrix_.to(like.options()); });
   }
 
-  torch::Tensor matrix_;
+  at::Tensor matrix_;
   std::vector<int64_t> input_shape_;
   detail::PlacementCache cache_;
 };

@@ -6,8 +6,14 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/isfinite.h>
+#include <ATen/ops/ones_like.h>
+#include <ATen/ops/where.h>
+#include <ATen/ops/zeros_like.h>
+
+#include "mapinverse/core/autograd.hpp"
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 
@@ -17,17 +23,17 @@ namespace detail {
 
 /// `tensor` as a tensor that may take part in autograd: a tensor created under
 /// inference mode cannot be saved for backward, so it is copied out.
-inline torch::Tensor autograd_ready(const torch::Tensor& tensor) {
+inline at::Tensor autograd_ready(const at::Tensor& tensor) {
   return tensor.is_inference() ? tensor.clone() : tensor;
 }
 
 /// Sum over all but the batch dimension of u * w: one inner product per sample, [B].
-inline torch::Tensor batched_dot(const torch::Tensor& u, const torch::Tensor& w) {
+inline at::Tensor batched_dot(const at::Tensor& u, const at::Tensor& w) {
   return (u * w).reshape({u.size(0), -1}).sum(1);
 }
 
 /// A per-sample scalar [B] shaped [B,1,...,1] to broadcast against `like`.
-inline torch::Tensor per_sample_scalar(const torch::Tensor& values, const torch::Tensor& like) {
+inline at::Tensor per_sample_scalar(const at::Tensor& values, const at::Tensor& like) {
   std::vector<int64_t> shape(static_cast<size_t>(like.dim()), 1);
   shape[0] = values.size(0);
   return values.reshape(shape);
@@ -46,12 +52,12 @@ class ForwardOperator {
   ForwardOperator& operator=(const ForwardOperator&) = delete;
 
   /// A(x), differentiable by autograd.
-  virtual torch::Tensor apply(const torch::Tensor& x) const = 0;
+  virtual at::Tensor apply(const at::Tensor& x) const = 0;
 
   /// The vector-Jacobian product v^T dA/dx at x, shaped like x, detached. The
   /// default runs one reverse-mode autograd pass through apply(); it works whether
   /// or not autograd (or inference mode) is enabled by the caller.
-  virtual torch::Tensor vjp(const torch::Tensor& x, const torch::Tensor& v) const;
+  virtual at::Tensor vjp(const at::Tensor& x, const at::Tensor& v) const;
 
   /// Short human-readable name used in error messages and reports.
   virtual std::string name() const = 0;
@@ -88,24 +94,24 @@ struct ConjugateGradientOptions {
 class LinearOperator : public ForwardOperator {
  public:
   /// H^T y, shaped like the operator's input.
-  virtual torch::Tensor adjoint(const torch::Tensor& y) const = 0;
+  virtual at::Tensor adjoint(const at::Tensor& y) const = 0;
 
   /// v^T H = H^T v: the adjoint, whatever x is. Detached like the default.
-  torch::Tensor vjp(const torch::Tensor& /*x*/, const torch::Tensor& v) const final {
+  at::Tensor vjp(const at::Tensor& /*x*/, const at::Tensor& v) const final {
     return adjoint(v).detach();
   }
 
   bool is_linear() const final { return true; }
 
   /// H H^T y on the measurement space.
-  virtual torch::Tensor gram(const torch::Tensor& y) const { return apply(adjoint(y)); }
+  virtual at::Tensor gram(const at::Tensor& y) const { return apply(adjoint(y)); }
 
   /// (a I + b H H^T)^{-1} r for each sample, with a >= 0, b >= 0, a + b > 0. With
   /// a == 0, r must lie in range(H) where H H^T is singular. The default runs
   /// conjugate gradients per sample (conjugate_gradient_options()), returning the
   /// last iterate if max_iterations is reached first; operators with structure
   /// override it with a closed form.
-  virtual torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const;
+  virtual at::Tensor solve_gram(const at::Tensor& r, double a, double b) const;
 
   const ConjugateGradientOptions& conjugate_gradient_options() const { return cg_options_; }
 
@@ -127,42 +133,43 @@ class LinearOperator : public ForwardOperator {
   ConjugateGradientOptions cg_options_;
 };
 
-inline torch::Tensor ForwardOperator::vjp(const torch::Tensor& x, const torch::Tensor& v) const {
+inline at::Tensor ForwardOperator::vjp(const at::Tensor& x, const at::Tensor& v) const {
   const auto where = name() + "::vjp()";
   detail::check_floating(x, where.c_str(), "x");
   detail::check_floating(v, where.c_str(), "v");
   c10::InferenceMode inference_off(false);
-  torch::AutoGradMode grad_on(true);
+  at::AutoGradMode grad_on(true);
   const auto input = detail::autograd_ready(x).detach().requires_grad_(true);
   const auto output = apply(input);
   detail::require(output.sizes() == v.sizes(),
                   "{}: expected v of shape {} (the shape of apply(x)), got {}", where,
                   shape_string(output), shape_string(v));
   detail::check_same_placement(output, v, where.c_str(), "apply(x)", "v");
-  if (!output.requires_grad()) return torch::zeros_like(input).detach();
-  const auto gradients = torch::autograd::grad({output}, {input}, {detail::autograd_ready(v)},
-                                               /*retain_graph=*/false, /*create_graph=*/false,
-                                               /*allow_unused=*/true);
-  return gradients[0].defined() ? gradients[0].detach() : torch::zeros_like(input).detach();
+  if (!output.requires_grad()) return at::zeros_like(input).detach();
+  VjpOptions allow_unused;
+  allow_unused.allow_unused = true;
+  const auto gradient =
+      vector_jacobian_product(output, input, detail::autograd_ready(v), allow_unused);
+  return gradient.defined() ? gradient.detach() : at::zeros_like(input).detach();
 }
 
-inline torch::Tensor LinearOperator::solve_gram(const torch::Tensor& r, double a, double b) const {
+inline at::Tensor LinearOperator::solve_gram(const at::Tensor& r, double a, double b) const {
   const auto where = name() + "::solve_gram()";
   check_gram_coefficients(a, b, where);
   detail::check_floating(r, where.c_str(), "r");
   detail::require(r.dim() >= 1, "{}: expected r of shape [B,...], got {}", where, shape_string(r));
   if (b == 0.0) return r / a;
 
-  const auto system = [&](const torch::Tensor& u) { return a * u + b * gram(u); };
-  const auto dot = [](const torch::Tensor& u, const torch::Tensor& w) {
+  const auto system = [&](const at::Tensor& u) { return a * u + b * gram(u); };
+  const auto dot = [](const at::Tensor& u, const at::Tensor& w) {
     return detail::batched_dot(u, w);
   };
-  const auto scale = [&r](const torch::Tensor& values) {
+  const auto scale = [&r](const at::Tensor& values) {
     return detail::per_sample_scalar(values, r);
   };
   const double tolerance = cg_options_.tolerance;
 
-  auto solution = torch::zeros_like(r);
+  auto solution = at::zeros_like(r);
   auto residual = r.clone();
   auto direction = residual;
   auto residual_norm2 = dot(residual, residual);
@@ -176,20 +183,20 @@ inline torch::Tensor LinearOperator::solve_gram(const torch::Tensor& r, double a
     // Zero curvature means r has a component outside range(H) with a == 0:
     // nothing more can be gained for that sample.
     const auto usable = active & (curvature > 0);
-    const auto step = torch::where(
-        usable, residual_norm2 / torch::where(usable, curvature, torch::ones_like(curvature)),
-        torch::zeros_like(curvature));
+    const auto step = at::where(
+        usable, residual_norm2 / at::where(usable, curvature, at::ones_like(curvature)),
+        at::zeros_like(curvature));
     solution = solution + scale(step) * direction;
     residual = residual - scale(step) * system_direction;
     const auto next_norm2 = dot(residual, residual);
     active = usable & (next_norm2 > threshold);
-    const auto ratio = torch::where(
-        active, next_norm2 / torch::where(active, residual_norm2, torch::ones_like(residual_norm2)),
-        torch::zeros_like(next_norm2));
+    const auto ratio = at::where(
+        active, next_norm2 / at::where(active, residual_norm2, at::ones_like(residual_norm2)),
+        at::zeros_like(next_norm2));
     direction = residual + scale(ratio) * direction;
     residual_norm2 = next_norm2;
   }
-  if (!torch::isfinite(solution).all().item<bool>()) {
+  if (!at::isfinite(solution).all().item<bool>()) {
     throw NumericalError(fmt::format(
         "{}: conjugate gradients produced NaN or infinite values (a = {}, b = {})", where, a, b));
   }

@@ -5,8 +5,15 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/arange.h>
+#include <ATen/ops/fft_irfft2.h>
+#include <ATen/ops/fft_rfft2.h>
+#include <ATen/ops/exp.h>
+#include <ATen/ops/outer.h>
+#include <ATen/ops/zeros.h>
+
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
@@ -42,23 +49,23 @@ class GaussianBlur : public LinearOperator {
   explicit GaussianBlur(const Options& options)
       : options_(options), kernel_(make_kernel(options_)) {}
 
-  torch::Tensor apply(const torch::Tensor& x) const override {
-    return filter(x, "apply()", "x", [](const torch::Tensor& spectrum) { return spectrum; });
+  at::Tensor apply(const at::Tensor& x) const override {
+    return filter(x, "apply()", "x", [](const at::Tensor& spectrum) { return spectrum; });
   }
 
-  torch::Tensor adjoint(const torch::Tensor& y) const override {
+  at::Tensor adjoint(const at::Tensor& y) const override {
     return filter(y, "adjoint()", "y",
-                  [](const torch::Tensor& spectrum) { return spectrum.conj(); });
+                  [](const at::Tensor& spectrum) { return spectrum.conj(); });
   }
 
-  torch::Tensor gram(const torch::Tensor& y) const override {
+  at::Tensor gram(const at::Tensor& y) const override {
     return filter(y, "gram()", "y",
-                  [](const torch::Tensor& spectrum) { return spectrum.abs().square(); });
+                  [](const at::Tensor& spectrum) { return spectrum.abs().square(); });
   }
 
-  torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const override {
+  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override {
     check_gram_coefficients(a, b, "GaussianBlur::solve_gram()");
-    return filter(r, "solve_gram()", "r", [a, b](const torch::Tensor& spectrum) {
+    return filter(r, "solve_gram()", "r", [a, b](const at::Tensor& spectrum) {
       return (a + b * spectrum.abs().square()).reciprocal();
     });
   }
@@ -66,15 +73,15 @@ class GaussianBlur : public LinearOperator {
   std::string name() const override { return "GaussianBlur"; }
 
   /// The normalised kernel, [k,k] float64 on the CPU, centred at (k/2, k/2).
-  const torch::Tensor& kernel() const { return kernel_; }
+  const at::Tensor& kernel() const { return kernel_; }
   const Options& options() const { return options_; }
 
   /// rfft2 of the kernel wrapped onto a height x width grid with its centre at
   /// (0, 0): [height, width/2 + 1], complex, in `options`' dtype and device.
-  torch::Tensor spectrum(int64_t height, int64_t width, const torch::TensorOptions& options) const {
+  at::Tensor spectrum(int64_t height, int64_t width, const at::TensorOptions& options) const {
     return cache_.get({options.device(), options.dtype().toScalarType(), {height, width}}, [&] {
       // Wrapped and transformed in float64 on the CPU, then converted once.
-      auto wrapped = torch::zeros({height, width}, torch::kFloat64);
+      auto wrapped = at::zeros({height, width}, at::kDouble);
       const int64_t size = kernel_.size(0);
       const int64_t centre = size / 2;
       auto grid = wrapped.accessor<double, 2>();
@@ -87,26 +94,26 @@ class GaussianBlur : public LinearOperator {
         }
       }
       const auto complex_type = c10::toComplexType(options.dtype().toScalarType());
-      return torch::fft::rfft2(wrapped).to(options.device(), complex_type);
+      return at::fft_rfft2(wrapped).to(options.device(), complex_type);
     });
   }
 
  private:
-  static torch::Tensor make_kernel(const Options& options) {
+  static at::Tensor make_kernel(const Options& options) {
     options.validate();
     const int64_t size = options.kernel_size > 0
                              ? options.kernel_size
                              : 2 * static_cast<int64_t>(std::ceil(3.0 * options.sigma_pixels)) + 1;
-    const auto offsets = torch::arange(size, torch::kFloat64) - static_cast<double>(size / 2);
+    const auto offsets = at::arange(size, at::kDouble) - static_cast<double>(size / 2);
     const auto profile =
-        torch::exp(-offsets.square() / (2.0 * options.sigma_pixels * options.sigma_pixels));
-    const auto kernel = torch::outer(profile, profile);
+        at::exp(-offsets.square() / (2.0 * options.sigma_pixels * options.sigma_pixels));
+    const auto kernel = at::outer(profile, profile);
     return (kernel / kernel.sum()).contiguous();
   }
 
   /// irfft2(rfft2(x) * multiplier(K^)) after checking that x is [B,C,H,W].
   template <typename Multiplier>
-  torch::Tensor filter(const torch::Tensor& x, const char* method, const char* name,
+  at::Tensor filter(const at::Tensor& x, const char* method, const char* name,
                        Multiplier&& multiplier) const {
     const auto where = fmt::format("GaussianBlur::{}", method);
     detail::check_floating(x, where.c_str(), name);
@@ -115,11 +122,11 @@ class GaussianBlur : public LinearOperator {
     const int64_t height = x.size(2);
     const int64_t width = x.size(3);
     const auto factor = multiplier(spectrum(height, width, x.options()));
-    return torch::fft::irfft2(torch::fft::rfft2(x) * factor, {{height, width}});
+    return at::fft_irfft2(at::fft_rfft2(x) * factor, {{height, width}});
   }
 
   Options options_;
-  torch::Tensor kernel_;
+  at::Tensor kernel_;
   detail::PlacementCache cache_;
 };
 

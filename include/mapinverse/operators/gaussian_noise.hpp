@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -34,7 +34,7 @@ class GaussianNoise {
   /// clean + sigma * xi with xi ~ N(0, I) drawn from `generator` (a CPU generator, see
   /// make_generator()) and moved to clean's device. With sigma = 0 it returns a copy
   /// of `clean` and draws nothing.
-  torch::Tensor add(const torch::Tensor& clean, torch::Generator& generator) const {
+  at::Tensor add(const at::Tensor& clean, at::Generator& generator) const {
     detail::check_floating(clean, "GaussianNoise::add()", "clean");
     if (options_.sigma == 0.0) return clean.clone();
     return clean + options_.sigma * randn_like(clean, generator);
@@ -42,7 +42,7 @@ class GaussianNoise {
 
   /// log p(y | x) = -||y - A(x)||^2 / (2 sigma^2) per sample, [B], up to the constant
   /// -n/2 log(2 pi sigma^2); `predicted` is A(x). Needs sigma > 0.
-  torch::Tensor log_likelihood(const torch::Tensor& y, const torch::Tensor& predicted) const {
+  at::Tensor log_likelihood(const at::Tensor& y, const at::Tensor& predicted) const {
     constexpr const char* where = "GaussianNoise::log_likelihood()";
     detail::require(options_.sigma > 0.0,
                     "{}: expected sigma > 0, got sigma = 0 (the noiseless likelihood is a point "

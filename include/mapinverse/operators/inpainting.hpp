@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <torch/torch.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
@@ -26,23 +26,23 @@ class Inpainting : public LinearOperator {
   /// `mask` is [H,W], [1,1,H,W] or [B,1,H,W] with values 0 or 1 (any real or bool
   /// dtype); each sample must observe at least one pixel. It is kept on its device
   /// as float32 and moved to the input's device and dtype on use.
-  explicit Inpainting(const torch::Tensor& mask) : mask_(checked_mask(mask)) {}
+  explicit Inpainting(const at::Tensor& mask) : mask_(checked_mask(mask)) {}
 
-  torch::Tensor apply(const torch::Tensor& x) const override {
+  at::Tensor apply(const at::Tensor& x) const override {
     return x * placed_mask(x, "apply()", "x");
   }
 
-  torch::Tensor adjoint(const torch::Tensor& y) const override {
+  at::Tensor adjoint(const at::Tensor& y) const override {
     return y * placed_mask(y, "adjoint()", "y");
   }
 
-  torch::Tensor gram(const torch::Tensor& y) const override {
+  at::Tensor gram(const at::Tensor& y) const override {
     return y * placed_mask(y, "gram()", "y");
   }
 
   /// Closed form: r / (a + b) at observed pixels and r / a at missing ones, where r
   /// is 0 when a == 0 (r has no component outside range(H)).
-  torch::Tensor solve_gram(const torch::Tensor& r, double a, double b) const override {
+  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override {
     check_gram_coefficients(a, b, "Inpainting::solve_gram()");
     const auto mask = placed_mask(r, "solve_gram()", "r");
     const double missing_scale = a > 0.0 ? 1.0 / a : 0.0;
@@ -52,40 +52,40 @@ class Inpainting : public LinearOperator {
   std::string name() const override { return "Inpainting"; }
 
   /// The mask, [1,1,H,W] or [B,1,H,W], float32, 1 = observed.
-  const torch::Tensor& mask() const { return mask_; }
+  const at::Tensor& mask() const { return mask_; }
   int64_t height() const { return mask_.size(2); }
   int64_t width() const { return mask_.size(3); }
 
   /// Number of observed pixels per mask sample (one entry for a shared mask).
   std::vector<int64_t> observed_count() const {
-    const auto counts = mask_.sum({1, 2, 3}).to(torch::kCPU, torch::kInt64).contiguous();
+    const auto counts = mask_.sum({1, 2, 3}).to(at::kCPU, at::kLong).contiguous();
     return {counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel()};
   }
 
  private:
-  static torch::Tensor checked_mask(const torch::Tensor& mask) {
+  static at::Tensor checked_mask(const at::Tensor& mask) {
     constexpr const char* where = "Inpainting::Inpainting()";
     detail::check_defined(mask, where, "mask");
     detail::require(mask.dim() == 2 || (mask.dim() == 4 && mask.size(1) == 1),
                     "{}: expected mask of shape [H,W], [1,1,H,W] or [B,1,H,W], got {}", where,
                     shape_string(mask));
-    auto values = mask.detach().to(torch::kFloat32);
+    auto values = mask.detach().to(at::kFloat);
     if (values.dim() == 2) values = values.reshape({1, 1, values.size(0), values.size(1)});
     detail::require(values.numel() > 0, "{}: expected a non-empty mask, got {}", where,
                     shape_string(mask));
     const auto not_binary = (values != 0) & (values != 1);
     if (not_binary.any().item<bool>()) {
-      const auto first = not_binary.nonzero()[0].to(torch::kCPU);
+      const auto first = not_binary.nonzero()[0].to(at::kCPU);
       const auto index = std::vector<int64_t>(first.data_ptr<int64_t>(),
                                               first.data_ptr<int64_t>() + first.numel());
       throw std::invalid_argument(fmt::format(
           "{}: expected a binary mask (values 0 or 1), got {} non-binary values, the first "
           "{} at [{}]",
           where, not_binary.sum().item<int64_t>(),
-          values.index({index[0], index[1], index[2], index[3]}).item<double>(),
+          values[index[0]][index[1]][index[2]][index[3]].item<double>(),
           fmt::join(index, ",")));
     }
-    const auto empty = values.sum({1, 2, 3}).eq(0).to(torch::kCPU);
+    const auto empty = values.sum({1, 2, 3}).eq(0).to(at::kCPU);
     for (int64_t sample = 0; sample < empty.size(0); ++sample) {
       if (!empty[sample].item<bool>()) continue;
       throw std::invalid_argument(
@@ -99,7 +99,7 @@ class Inpainting : public LinearOperator {
 
   /// The mask on `tensor`'s device and dtype, after checking that `tensor` is
   /// [B,C,H,W] with the mask's H, W and a compatible batch size.
-  torch::Tensor placed_mask(const torch::Tensor& tensor, const char* method,
+  at::Tensor placed_mask(const at::Tensor& tensor, const char* method,
                             const char* name) const {
     const auto where = fmt::format("Inpainting::{}", method);
     detail::check_floating(tensor, where.c_str(), name);
@@ -114,7 +114,7 @@ class Inpainting : public LinearOperator {
                       [&] { return mask_.to(tensor.options()); });
   }
 
-  torch::Tensor mask_;
+  at::Tensor mask_;
   detail::PlacementCache cache_;
 };
 

@@ -5,8 +5,11 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/zeros_like.h>
+
+#include "mapinverse/core/autograd.hpp"
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
@@ -27,7 +30,7 @@ namespace mapinverse {
 class LinearisedOperator : public LinearOperator {
  public:
   /// `x0` is a batch [B,...]; inputs of apply() must have exactly its shape.
-  LinearisedOperator(std::shared_ptr<const ForwardOperator> op, const torch::Tensor& x0,
+  LinearisedOperator(std::shared_ptr<const ForwardOperator> op, const at::Tensor& x0,
                      const ConjugateGradientOptions& cg_options = ConjugateGradientOptions{})
       : LinearOperator(cg_options), op_(std::move(op)) {
     constexpr const char* where = "LinearisedOperator::LinearisedOperator()";
@@ -36,56 +39,52 @@ class LinearisedOperator : public LinearOperator {
     detail::require(x0.dim() >= 1, "{}: expected x0 of shape [B,...], got {}", where,
                     shape_string(x0));
     c10::InferenceMode inference_off(false);
-    torch::NoGradGuard no_grad;
+    at::NoGradGuard no_grad;
     point_ = x0.detach().clone();
     offset_ = op_->apply(point_).detach();
   }
 
-  torch::Tensor apply(const torch::Tensor& v) const override {
+  at::Tensor apply(const at::Tensor& v) const override {
     const auto where = name() + "::apply()";
     check_argument(v, point_, where, "v");
-    const bool differentiable = torch::GradMode::is_enabled() && v.requires_grad();
+    const bool differentiable = at::GradMode::is_enabled() && v.requires_grad();
     c10::InferenceMode inference_off(false);
-    torch::AutoGradMode grad_on(true);
+    at::AutoGradMode grad_on(true);
     const auto [input, output] = evaluate(v);
-    if (!output.requires_grad()) return torch::zeros_like(output);
-    const auto dummy = torch::zeros_like(output).requires_grad_(true);
-    const auto transposed = torch::autograd::grad({output}, {input}, {dummy},
-                                                  /*retain_graph=*/true, /*create_graph=*/true,
-                                                  /*allow_unused=*/true)[0];
-    if (!transposed.defined() || !transposed.requires_grad()) return torch::zeros_like(output);
-    const auto product = torch::autograd::grad({transposed}, {dummy}, {detail::autograd_ready(v)},
-                                               differentiable, differentiable,
-                                               /*allow_unused=*/true)[0];
-    if (!product.defined()) return torch::zeros_like(output);
+    if (!output.requires_grad()) return at::zeros_like(output);
+    const auto dummy = at::zeros_like(output).requires_grad_(true);
+    const auto transposed = vector_jacobian_product(output, input, dummy, {true, true, true});
+    if (!transposed.defined() || !transposed.requires_grad()) return at::zeros_like(output);
+    const auto product = vector_jacobian_product(transposed, dummy, detail::autograd_ready(v),
+                                                 {differentiable, differentiable, true});
+    if (!product.defined()) return at::zeros_like(output);
     return differentiable ? product : product.detach();
   }
 
-  torch::Tensor adjoint(const torch::Tensor& u) const override {
+  at::Tensor adjoint(const at::Tensor& u) const override {
     const auto where = name() + "::adjoint()";
     check_argument(u, offset_, where, "u");
-    const bool differentiable = torch::GradMode::is_enabled() && u.requires_grad();
+    const bool differentiable = at::GradMode::is_enabled() && u.requires_grad();
     c10::InferenceMode inference_off(false);
-    torch::AutoGradMode grad_on(true);
+    at::AutoGradMode grad_on(true);
     const auto [input, output] = evaluate(u);
-    if (!output.requires_grad()) return torch::zeros_like(input).detach();
-    const auto product = torch::autograd::grad({output}, {input}, {detail::autograd_ready(u)},
-                                               differentiable, differentiable,
-                                               /*allow_unused=*/true)[0];
-    if (!product.defined()) return torch::zeros_like(input).detach();
+    if (!output.requires_grad()) return at::zeros_like(input).detach();
+    const auto product = vector_jacobian_product(output, input, detail::autograd_ready(u),
+                                                 {differentiable, differentiable, true});
+    if (!product.defined()) return at::zeros_like(input).detach();
     return differentiable ? product : product.detach();
   }
 
   std::string name() const override { return fmt::format("Linearised({})", op_->name()); }
 
   /// The linearisation point x0 (a detached copy).
-  const torch::Tensor& point() const { return point_; }
+  const at::Tensor& point() const { return point_; }
   /// A(x0), so that A(x) ~ offset() + J (x - x0).
-  const torch::Tensor& offset() const { return offset_; }
+  const at::Tensor& offset() const { return offset_; }
   const std::shared_ptr<const ForwardOperator>& op() const { return op_; }
 
  private:
-  static void check_argument(const torch::Tensor& argument, const torch::Tensor& reference,
+  static void check_argument(const at::Tensor& argument, const at::Tensor& reference,
                              const std::string& where, const char* name) {
     detail::check_floating(argument, where.c_str(), name);
     detail::require(argument.sizes() == reference.sizes(), "{}: expected {} of shape {}, got {}",
@@ -93,15 +92,15 @@ class LinearisedOperator : public LinearOperator {
   }
 
   /// A at x0 on a fresh graph, in the dtype and on the device of `like`.
-  std::pair<torch::Tensor, torch::Tensor> evaluate(const torch::Tensor& like) const {
+  std::pair<at::Tensor, at::Tensor> evaluate(const at::Tensor& like) const {
     auto input = point_.to(like.options()).detach().requires_grad_(true);
     auto output = op_->apply(input);
     return {std::move(input), std::move(output)};
   }
 
   std::shared_ptr<const ForwardOperator> op_;
-  torch::Tensor point_;
-  torch::Tensor offset_;
+  at::Tensor point_;
+  at::Tensor offset_;
 };
 
 }  // namespace mapinverse

@@ -4,8 +4,7 @@
 #include <mutex>
 #include <utility>
 #include <vector>
-
-#include <torch/torch.h>
+#include "mapinverse/core/tensor.hpp"
 
 namespace mapinverse::detail {
 
@@ -16,8 +15,8 @@ namespace mapinverse::detail {
 class PlacementCache {
  public:
   struct Key {
-    torch::Device device;
-    torch::ScalarType dtype;
+    at::Device device;
+    at::ScalarType dtype;
     /// Sizes the derived tensor depends on (e.g. the image height and width).
     std::vector<int64_t> sizes;
 
@@ -32,18 +31,18 @@ class PlacementCache {
 
   /// The tensor stored under `key`, computed by `make()` on the first request.
   template <typename Make>
-  torch::Tensor get(const Key& key, Make&& make) const {
+  at::Tensor get(const Key& key, Make&& make) const {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [stored_key, value] : entries_) {
       if (stored_key == key) return value;
     }
-    torch::Tensor value;
+    at::Tensor value;
     {
       // Stored tensors must be plain tensors without history whatever mode the
       // first caller is in: an inference tensor could not be saved for backward
       // by a later caller that differentiates through the operator.
       c10::InferenceMode inference_off(false);
-      torch::NoGradGuard no_grad;
+      at::NoGradGuard no_grad;
       value = make();
     }
     if (entries_.size() == kCapacity) entries_.erase(entries_.begin());
@@ -56,7 +55,7 @@ class PlacementCache {
   static constexpr std::size_t kCapacity = 8;
 
   mutable std::mutex mutex_;
-  mutable std::vector<std::pair<Key, torch::Tensor>> entries_;
+  mutable std::vector<std::pair<Key, at::Tensor>> entries_;
 };
 
 }  // namespace mapinverse::detail

@@ -6,8 +6,10 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/tanh.h>
+
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
@@ -19,7 +21,7 @@ namespace mapinverse {
 /// differentiable torch operations; LinearisedOperator turns it into a linear one.
 class PointwiseNonlinear : public ForwardOperator {
  public:
-  using Function = std::function<torch::Tensor(const torch::Tensor&)>;
+  using Function = std::function<at::Tensor(const at::Tensor&)>;
 
   /// `function` maps a tensor to one of the same shape; `label` names it in
   /// name() ("PointwiseNonlinear(label)").
@@ -34,10 +36,10 @@ class PointwiseNonlinear : public ForwardOperator {
   /// y = tanh(x).
   static std::shared_ptr<const PointwiseNonlinear> tanh() {
     return std::make_shared<const PointwiseNonlinear>(
-        [](const torch::Tensor& x) { return torch::tanh(x); }, "tanh");
+        [](const at::Tensor& x) { return at::tanh(x); }, "tanh");
   }
 
-  torch::Tensor apply(const torch::Tensor& x) const override {
+  at::Tensor apply(const at::Tensor& x) const override {
     const auto where = name() + "::apply()";
     detail::check_floating(x, where.c_str(), "x");
     auto y = function_(x);

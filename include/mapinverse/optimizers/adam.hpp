@@ -6,6 +6,8 @@
 #include <string>
 
 #include "mapinverse/core/error.hpp"
+#include <ATen/ops/zeros_like.h>
+
 #include "mapinverse/optimizers/optimizer.hpp"
 
 namespace mapinverse {
@@ -45,11 +47,11 @@ class Adam final : public Optimizer {
   class State final : public OptimizerState {
    public:
     explicit State(const Options& options) : options_(options) {}
-    torch::Tensor step(const torch::Tensor& z, const torch::Tensor& gradient,
+    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
                        double learning_rate) override {
       if (!first_moment_.defined()) {
-        first_moment_ = torch::zeros_like(gradient);
-        second_moment_ = torch::zeros_like(gradient);
+        first_moment_ = at::zeros_like(gradient);
+        second_moment_ = at::zeros_like(gradient);
       }
       ++count_;
       first_moment_ = options_.beta1 * first_moment_ + (1.0 - options_.beta1) * gradient;
@@ -63,8 +65,8 @@ class Adam final : public Optimizer {
 
    private:
     Options options_;
-    torch::Tensor first_moment_;
-    torch::Tensor second_moment_;
+    at::Tensor first_moment_;
+    at::Tensor second_moment_;
     int64_t count_ = 0;
   };
 

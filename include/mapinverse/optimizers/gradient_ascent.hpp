@@ -16,7 +16,7 @@ class GradientAscent final : public Optimizer {
  private:
   class State final : public OptimizerState {
    public:
-    torch::Tensor step(const torch::Tensor& z, const torch::Tensor& gradient,
+    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
                        double learning_rate) override {
       return z + learning_rate * gradient;
     }

@@ -40,7 +40,7 @@ class Momentum final : public Optimizer {
   class State final : public OptimizerState {
    public:
     explicit State(const Options& options) : options_(options) {}
-    torch::Tensor step(const torch::Tensor& z, const torch::Tensor& gradient,
+    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
                        double learning_rate) override {
       velocity_ = velocity_.defined() ? options_.momentum * velocity_ + gradient : gradient;
       const auto direction = options_.nesterov ? gradient + options_.momentum * velocity_ : velocity_;
@@ -49,7 +49,7 @@ class Momentum final : public Optimizer {
 
    private:
     Options options_;
-    torch::Tensor velocity_;
+    at::Tensor velocity_;
   };
 
   Options options_;

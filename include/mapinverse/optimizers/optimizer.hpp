@@ -2,8 +2,7 @@
 
 #include <memory>
 #include <string>
-
-#include <torch/torch.h>
+#include "mapinverse/core/tensor.hpp"
 
 namespace mapinverse {
 
@@ -18,7 +17,7 @@ class OptimizerState {
 
   /// One MAXIMISATION step: returns the next iterate given the current one `z` and the
   /// ascent direction `gradient` (the gradient of the objective at z).
-  virtual torch::Tensor step(const torch::Tensor& z, const torch::Tensor& gradient,
+  virtual at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
                              double learning_rate) = 0;
 };
 

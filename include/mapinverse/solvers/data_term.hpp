@@ -2,8 +2,7 @@
 
 #include <memory>
 
-#include <torch/torch.h>
-
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
 #include "mapinverse/operators/linearisation.hpp"
 #include "mapinverse/solvers/problem.hpp"
@@ -18,19 +17,19 @@ namespace mapinverse::detail {
 /// (paper §3.3: "by linearizing it around x_eps"). Everything per sample, detached.
 struct DataTerm {
   /// [B, ...] shaped like x_hat.
-  torch::Tensor gradient;
+  at::Tensor gradient;
   /// ||y - A(x_hat)|| per sample, [B].
-  torch::Tensor residual_norm;
+  at::Tensor residual_norm;
   /// Per sample, [B].
-  torch::Tensor objective;
+  at::Tensor objective;
 };
 
 /// `with_fit = false` leaves residual_norm and objective undefined: the inner loops that
 /// only need the gradient skip their small reductions (at batch 1 each tensor operation
 /// costs about as much as it computes, so these add up to a few percent of a solve).
-inline DataTerm data_term(const Problem& problem, const torch::Tensor& x_hat, double a, double b,
+inline DataTerm data_term(const Problem& problem, const at::Tensor& x_hat, double a, double b,
                           bool with_fit = true) {
-  torch::NoGradGuard no_grad;
+  at::NoGradGuard no_grad;
   const auto estimate = x_hat.detach();
   const auto& op = problem.forward_operator;
   const auto residual = problem.measurement - op->apply(estimate);
@@ -47,7 +46,7 @@ inline DataTerm data_term(const Problem& problem, const torch::Tensor& x_hat, do
 }
 
 /// Batch mean of a per-sample quantity, as a double (for histories and callbacks).
-inline double batch_mean(const torch::Tensor& values) {
+inline double batch_mean(const at::Tensor& values) {
   return values.mean().item<double>();
 }
 

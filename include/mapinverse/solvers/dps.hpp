@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
-
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/solvers/guided_estimate.hpp"
@@ -56,7 +55,7 @@ class Dps final : public Solver {
     const auto& schedule = *models_.denoiser->schedule();
     const auto times = options_.schedule.times();
     const double sigma_floor = schedule.sigma(times.back());
-    auto x = detail::initial_noise(problem, schedule.sigma(times.front()), torch::Tensor(),
+    auto x = detail::initial_noise(problem, schedule.sigma(times.front()), at::Tensor(),
                                    noise);
     for (size_t i = 0; i + 1 < times.size(); ++i) {
       const double sigma_t = schedule.sigma(times[i]);

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
-
+#include "mapinverse/core/autograd.hpp"
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/time_steps.hpp"
@@ -59,7 +59,7 @@ class MapGa final : public Solver {
     /// If defined ([B, ...] or [1, ...]), z starts at N(start_image, sigma(t_max)^2 I)
     /// instead of N(0, sigma(t_max)^2 I): seed Table 2's oracle start (with t_max = 0.5)
     /// or a warm start.
-    torch::Tensor start_image;
+    at::Tensor start_image;
 
     void validate() const {
       detail::require(num_time_steps >= 1,
@@ -139,7 +139,7 @@ class MapGa final : public Solver {
 
   /// The algorithm on a validated problem, recording into `recorder`: returns the
   /// final clean estimate C(z, tau_1) (= z after the last renoise to sigma(tau_0)).
-  torch::Tensor run(const Problem& problem, detail::SolveRecorder& recorder,
+  at::Tensor run(const Problem& problem, detail::SolveRecorder& recorder,
                     NoiseSource& noise) const {
     const auto& schedule = *consistency_->schedule();
     const auto times = time_steps();
@@ -150,7 +150,7 @@ class MapGa final : public Solver {
     auto z = detail::initial_noise(problem, schedule.sigma(times.front()), options_.start_image,
                                    noise);
 
-    torch::Tensor estimate;
+    at::Tensor estimate;
     for (size_t i = 0; i + 1 < times.size(); ++i) {
       const double t = times[i];
       const double sigma_t = schedule.sigma(t);
@@ -172,7 +172,7 @@ class MapGa final : public Solver {
 
  private:
   // num_iter ascent steps on z at time t (the inner loop of Alg. 2).
-  torch::Tensor ascend(const Problem& problem, torch::Tensor z, double t, double learning_rate,
+  at::Tensor ascend(const Problem& problem, at::Tensor z, double t, double learning_rate,
                        double sigma_eps, detail::SolveRecorder& recorder) const {
     const double variance_eps = sigma_eps * sigma_eps;
     const double variance_y = problem.sigma_y * problem.sigma_y;
@@ -180,20 +180,20 @@ class MapGa final : public Solver {
     auto state = options_.optimizer->start();
     for (int64_t j = 0; j < options_.num_iter; ++j) {
       c10::InferenceMode inference_off(false);
-      torch::AutoGradMode grad_on(true);
+      at::AutoGradMode grad_on(true);
       const auto input = z.detach().requires_grad_(true);
       const auto estimate = consistency_->origin(input, t, problem.labels);
       recorder.count_forwards(calls);
       auto posterior_gradient =
           detail::data_term(problem, estimate, variance_y, variance_eps, /*with_fit=*/false).gradient;
       if (options_.use_prior) {
-        torch::NoGradGuard no_grad;
+        at::NoGradGuard no_grad;
         const auto clean = estimate.detach();
         const auto denoised = denoise_for_inference(clean, sigma_eps, problem.labels);
         recorder.count_forwards(models_.denoiser->network_calls_per_evaluation());
         posterior_gradient = posterior_gradient + (denoised - clean) / variance_eps;
       }
-      const auto gradient = torch::autograd::grad({estimate}, {input}, {posterior_gradient})[0];
+      const auto gradient = vector_jacobian_product(estimate, input, posterior_gradient);
       recorder.count_vjps(calls);
       z = state->step(z.detach(), gradient, learning_rate);
     }
@@ -203,15 +203,15 @@ class MapGa final : public Solver {
   // The prior's denoiser only ever gives a value: inference mode skips autograd's
   // bookkeeping altogether. Its output is an inference tensor, used here only as the
   // input of out-of-place arithmetic, which gives ordinary tensors.
-  torch::Tensor denoise_for_inference(const torch::Tensor& x, double sigma,
-                                      const torch::Tensor& labels) const {
+  at::Tensor denoise_for_inference(const at::Tensor& x, double sigma,
+                                      const at::Tensor& labels) const {
     c10::InferenceMode inference;
     return models_.denoiser->denoise(x, sigma, labels);
   }
 
-  torch::Tensor evaluate_without_grad(const torch::Tensor& z, double t,
-                                      const torch::Tensor& labels) const {
-    torch::NoGradGuard no_grad;
+  at::Tensor evaluate_without_grad(const at::Tensor& z, double t,
+                                      const at::Tensor& labels) const {
+    at::NoGradGuard no_grad;
     return consistency_->origin(z, t, labels);
   }
 

@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/torch.h>
-
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/solvers/guided_estimate.hpp"
@@ -29,7 +28,7 @@ class Pgdm final : public Solver {
     double sigma_d = 1.0;
     ReverseStepOptions step;
     /// If defined, x starts at start_image + sigma(schedule.t_max) xi (a warm start, as in Alg. 3).
-    torch::Tensor start_image;
+    at::Tensor start_image;
 
     void validate() const {
       schedule.validate("Pgdm::Options::schedule");
@@ -61,7 +60,7 @@ class Pgdm final : public Solver {
   }
 
   /// The reverse diffusion from x at time schedule.t_max on a validated problem.
-  torch::Tensor run(const Problem& problem, torch::Tensor x, detail::SolveRecorder& recorder,
+  at::Tensor run(const Problem& problem, at::Tensor x, detail::SolveRecorder& recorder,
                     NoiseSource& noise) const {
     const auto& schedule = *models_.denoiser->schedule();
     const auto times = options_.schedule.times();

@@ -5,8 +5,9 @@
 #include <memory>
 #include <vector>
 
-#include <torch/torch.h>
+#include <ATen/ops/zeros.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
@@ -18,7 +19,7 @@ namespace mapinverse {
 /// inpainting mask per sample).
 struct Problem {
   /// y: [B, ...] in the operator's measurement space.
-  torch::Tensor measurement;
+  at::Tensor measurement;
   /// A: linear (Inpainting, AveragePool, ...) or non-linear (linearised by the solvers).
   std::shared_ptr<const ForwardOperator> forward_operator;
   /// Standard deviation of the measurement noise; 0 for noiseless problems.
@@ -26,7 +27,7 @@ struct Problem {
   /// Shape of one unknown x without the batch dimension, e.g. {1, 28, 28}.
   std::vector<int64_t> image_shape;
   /// Class labels [B] for class-conditional priors; undefined for unconditional ones.
-  torch::Tensor labels;
+  at::Tensor labels;
   /// Seeds every random draw of a solve: same seed, same machine, same result.
   uint64_t seed = 0;
   /// If set (one per sample), sample i's draws come from its own generator seeded with
@@ -68,12 +69,12 @@ struct Problem {
                     batch_size(), sample_seeds.size());
     if (labels.defined()) {
       detail::require(labels.dim() == 1 && labels.size(0) == batch_size() &&
-                          labels.scalar_type() == torch::kLong,
+                          labels.scalar_type() == at::kLong,
                       "Problem::labels: expected int64 labels of shape [{}], got {} of dtype {}",
                       batch_size(), shape_string(labels), c10::toString(labels.scalar_type()));
     }
-    torch::NoGradGuard no_grad;
-    const auto image = torch::zeros(batch_shape(), measurement.options());
+    at::NoGradGuard no_grad;
+    const auto image = at::zeros(batch_shape(), measurement.options());
     const auto predicted = forward_operator->apply(image);
     detail::require(predicted.sizes() == measurement.sizes(),
                     "Problem: {} maps images of shape {} to {}, but the measurement has shape {}",

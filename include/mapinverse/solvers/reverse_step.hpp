@@ -4,8 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <torch/torch.h>
-
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/time_steps.hpp"
@@ -64,7 +63,7 @@ struct ReverseStepOptions {
 
 /// One reverse step from sigma_t to sigma_s; `sigma_floor` is the noise level of the
 /// schedule's last point (tau_0), which the renoise update subtracts.
-inline torch::Tensor reverse_step(const torch::Tensor& x_t, const torch::Tensor& x_hat,
+inline at::Tensor reverse_step(const at::Tensor& x_t, const at::Tensor& x_hat,
                                   double sigma_t, double sigma_s, double sigma_floor,
                                   const ReverseStepOptions& options, NoiseSource& noise) {
   if (options.update == ReverseUpdate::kRenoise) {

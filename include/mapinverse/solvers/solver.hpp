@@ -6,8 +6,10 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include <ATen/ops/isfinite.h>
+
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/models/consistency_model.hpp"
@@ -49,8 +51,8 @@ inline NoiseSource noise_source(const Problem& problem) {
                                       : NoiseSource(problem.sample_seeds);
 }
 
-inline torch::Tensor initial_noise(const Problem& problem, double sigma,
-                                   const torch::Tensor& start_image, NoiseSource& noise) {
+inline at::Tensor initial_noise(const Problem& problem, double sigma,
+                                   const at::Tensor& start_image, NoiseSource& noise) {
   const auto options = problem.measurement.options();
   auto x = sigma * noise.randn(problem.batch_shape(), options);
   return start_image.defined() ? x + start_image.to(options) : x;
@@ -71,8 +73,8 @@ class SolveRecorder {
   void count_vjps(int64_t calls) { summary_.network_vjps += calls; }
 
   /// Throws NumericalError if `value` holds NaN or Inf.
-  void check_finite(const torch::Tensor& value, const char* what, int64_t step, double sigma) const {
-    if (!torch::isfinite(value).all().item<bool>()) {
+  void check_finite(const at::Tensor& value, const char* what, int64_t step, double sigma) const {
+    if (!at::isfinite(value).all().item<bool>()) {
       throw NumericalError(fmt::format("{}: {} became NaN or infinite at step {} (sigma = {:.6g})",
                                        summary_.solver_name, what, step, sigma));
     }
@@ -100,7 +102,7 @@ class SolveRecorder {
     return proceed;
   }
 
-  Summary finish(torch::Tensor estimate) {
+  Summary finish(at::Tensor estimate) {
     summary_.estimate = std::move(estimate);
     summary_.total_time_in_seconds = elapsed();
     return std::move(summary_);

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <torch/torch.h>
 
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/solvers/iteration.hpp"
 
 namespace mapinverse {
@@ -30,7 +30,7 @@ inline const char* to_string(TerminationReason reason) {
 struct Summary {
   std::string solver_name;
   /// The restored images [B, ...], on the measurement's device and dtype.
-  torch::Tensor estimate;
+  at::Tensor estimate;
   TerminationReason termination = TerminationReason::kCompleted;
   /// Network forward evaluations (denoiser or consistency-model calls, counted in
   /// underlying network calls) and vector-Jacobian products through the networks.
@@ -73,7 +73,7 @@ struct Summary {
   }
 
  private:
-  static std::string shape_string_of(const torch::Tensor& tensor) {
+  static std::string shape_string_of(const at::Tensor& tensor) {
     std::string text = "[";
     for (int64_t d = 0; d < tensor.dim(); ++d) {
       text += (d > 0 ? "," : "") + std::to_string(tensor.size(d));

@@ -5,8 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include <torch/torch.h>
-
+#include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/time_steps.hpp"
@@ -19,9 +18,9 @@ namespace mapinverse {
 struct SampleRequest {
   int64_t count = 1;
   std::vector<int64_t> image_shape;
-  torch::TensorOptions options = torch::TensorOptions().dtype(torch::kFloat32);
+  at::TensorOptions options = at::TensorOptions().dtype(at::kFloat);
   /// [count] int64 for class-conditional models; undefined otherwise.
-  torch::Tensor labels;
+  at::Tensor labels;
   uint64_t seed = 0;
 
   std::vector<int64_t> batch_shape() const {
@@ -53,8 +52,8 @@ class EdmHeunSampler {
     return (2 * options_.num_steps - 1) * denoiser_->network_calls_per_evaluation();
   }
 
-  torch::Tensor sample(const SampleRequest& request) const {
-    torch::NoGradGuard no_grad;
+  at::Tensor sample(const SampleRequest& request) const {
+    at::NoGradGuard no_grad;
     auto generator = make_generator(request.seed);
     const auto& schedule = *denoiser_->schedule();
     auto sigmas = TimeSteps(options_).values();
@@ -72,7 +71,7 @@ class EdmHeunSampler {
   }
 
  private:
-  torch::Tensor drift(const torch::Tensor& x, double sigma, const torch::Tensor& labels) const {
+  at::Tensor drift(const at::Tensor& x, double sigma, const at::Tensor& labels) const {
     return (x - denoiser_->denoise(x, sigma, labels)) / sigma;
   }
 
@@ -112,8 +111,8 @@ class ConsistencySampler {
     return static_cast<int64_t>(options_.times.size()) * consistency_->network_calls_per_evaluation();
   }
 
-  torch::Tensor sample(const SampleRequest& request) const {
-    torch::NoGradGuard no_grad;
+  at::Tensor sample(const SampleRequest& request) const {
+    at::NoGradGuard no_grad;
     auto generator = make_generator(request.seed);
     const auto& schedule = *consistency_->schedule();
     const double sigma_eps = schedule.sigma(consistency_->epsilon());
