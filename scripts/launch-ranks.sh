@@ -4,7 +4,7 @@
 # the others are stopped and the exit status is that rank's.
 #
 #   scripts/launch-ranks.sh N PROGRAM [ARGUMENTS...]
-#   scripts/launch-ranks.sh 2 ./build/examples/mapinverse --threads 1 bench --quick
+#   scripts/launch-ranks.sh 2 ./build/apps/mapinverse --threads 1 bench --quick
 #
 # MASTER_ADDR (default 127.0.0.1) and MASTER_PORT (default: a free port) may be set.
 set -euo pipefail

@@ -14,5 +14,5 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
 cmake --build "$build" -j2 --target mapinverse_cli
-"$build/examples/mapinverse" --threads 2 bench --tables 1 --images 4 --time-steps 10 \
+"$build/apps/mapinverse" --threads 2 bench --tables 1 --images 4 --time-steps 10 \
   --iterations 5 --pgdm-steps 50 --out out/main

@@ -3,13 +3,13 @@
 
 Runs a handful of very small solves (2 Fashion-MNIST test images, 2-3 steps) with the
 C++ binary and with the Python reference, using the CLI's own recipe for the problem
-(examples/mapinverse/restore.cpp: y = A(x) + sigma_y * xi with xi drawn from
+(apps/mapinverse/restore.cpp: y = A(x) + sigma_y * xi with xi drawn from
 make_generator(seed), Problem.seed = seed), and compares NFE counts and the per-image
 PSNR the CLI reports (computed from the float estimate, clamped to [-1, 1], in float64).
 
 Usage (from the repository root, after building the `mapinverse` CLI):
     /usr/bin/python3 benchmarks/python_reference/check_against_cli.py \
-        [--binary build/examples/mapinverse] [--data /usr/share/datasets/fashion-mnist]
+        [--binary build/apps/mapinverse] [--data /usr/share/datasets/fashion-mnist]
 """
 
 import argparse

@@ -267,7 +267,7 @@ def load_unet(path: str, options: Optional[UNetOptions] = None) -> UNet:
 # ---------------------------------------------------------------------------------------
 
 def _per_sample(sigma, x: torch.Tensor) -> torch.Tensor:
-    """detail::per_sample, after Denoiser::denoise(x, double) / origin(z, double) turned a
+    """per_sample, after Denoiser::denoise(x, double) / origin(z, double) turned a
     double into torch::scalar_tensor(sigma, x.options())."""
     if not isinstance(sigma, torch.Tensor):
         sigma = torch.scalar_tensor(float(sigma), dtype=x.dtype, device=x.device)

@@ -22,7 +22,6 @@
 #include "mapinverse/operators/dense_matrix.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
 #include "mapinverse/operators/gaussian_blur.hpp"
-#include "mapinverse/operators/gaussian_noise.hpp"
 #include "mapinverse/operators/inpainting.hpp"
 #include "mapinverse/operators/linearisation.hpp"
 #include "mapinverse/operators/masks.hpp"

@@ -1,3 +1,5 @@
+#include <torch/torch.h>
+
 #include "mapinverse/core/autograd.hpp"
 
 #include <torch/csrc/autograd/autograd.h>

@@ -1,3 +1,5 @@
+#include <torch/torch.h>
+
 #include "mapinverse/core/threads.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -11,7 +13,7 @@
 namespace mapinverse {
 
 void set_thread_count(int threads) {
-  detail::require(threads >= 1, "set_thread_count: threads = {}. Violated constraint: threads >= 1",
+  require(threads >= 1, "set_thread_count: threads = {}. Violated constraint: threads >= 1",
                   threads);
   at::set_num_threads(threads);
 #if defined(__unix__) || defined(__APPLE__)

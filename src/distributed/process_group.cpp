@@ -32,7 +32,7 @@ inline long long environment_integer(const char* name, long long low, long long 
   } catch (const std::exception&) {
     used = 0;
   }
-  mapinverse::detail::require(used == text.size() && value >= low && value <= high,
+  mapinverse::require(used == text.size() && value >= low && value <= high,
                               "environment variable {}={}: expected an integer in [{}, {}]", name,
                               text, low, high);
   return value;
@@ -45,13 +45,13 @@ GroupOptions options_from_environment() {
   if (!detail::environment("WORLD_SIZE")) return options;
   options.world_size = static_cast<int>(detail::environment_integer("WORLD_SIZE", 1, 1 << 20));
   if (options.world_size == 1) return options;
-  mapinverse::detail::require(detail::environment("RANK").has_value(),
+  mapinverse::require(detail::environment("RANK").has_value(),
                               "environment: WORLD_SIZE={} but RANK is not set", options.world_size);
   options.rank = static_cast<int>(detail::environment_integer("RANK", 0, options.world_size - 1));
   if (const auto file = detail::environment("MAPINVERSE_STORE_FILE")) {
     options.store_file = *file;
   } else {
-    mapinverse::detail::require(
+    mapinverse::require(
         detail::environment("MASTER_ADDR") && detail::environment("MASTER_PORT"),
         "environment: WORLD_SIZE={} needs MASTER_ADDR and MASTER_PORT (or MAPINVERSE_STORE_FILE)",
         options.world_size);
@@ -157,7 +157,7 @@ ProcessGroup::ProcessGroup(const GroupOptions& options)
 }
 
 at::Tensor ProcessGroup::gather_shards(const at::Tensor& local, int64_t count) const {
-  mapinverse::detail::require(local.dim() >= 1 && local.size(0) == shard(count).size(),
+  mapinverse::require(local.dim() >= 1 && local.size(0) == shard(count).size(),
                               "gather_shards: rank {} passed {} rows, its shard of {} has {}",
                               rank_, local.dim() >= 1 ? local.size(0) : 0, count,
                               shard(count).size());
@@ -216,7 +216,7 @@ ProcessGroup::ProcessGroup(const GroupOptions& options)
 }
 
 at::Tensor ProcessGroup::gather_shards(const at::Tensor& local, int64_t count) const {
-  mapinverse::detail::require(local.dim() >= 1 && local.size(0) == shard(count).size(),
+  mapinverse::require(local.dim() >= 1 && local.size(0) == shard(count).size(),
                               "gather_shards: rank {} passed {} rows, its shard of {} has {}",
                               rank_, local.dim() >= 1 ? local.size(0) : 0, count,
                               shard(count).size());

@@ -1,3 +1,5 @@
+#include <torch/torch.h>
+
 #include "mapinverse/io/idx.hpp"
 
 #include <array>

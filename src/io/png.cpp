@@ -1,3 +1,5 @@
+#include <torch/torch.h>
+
 #include "mapinverse/io/png.hpp"
 
 #include <cerrno>
@@ -148,14 +150,14 @@ torch::Tensor read_png(const std::string& path, int64_t max_pixels) {
 }
 
 void write_png(const std::string& path, const torch::Tensor& image) {
-  detail::check_defined(image, "write_png()", "image");
+  check_defined(image, "write_png()", "image");
   auto chw = image.dim() == 2 ? image.unsqueeze(0) : image;
-  detail::require(chw.dim() == 3 && (chw.size(0) == 1 || chw.size(0) == 3),
+  require(chw.dim() == 3 && (chw.size(0) == 1 || chw.size(0) == 3),
                   "write_png(): expected image of shape [C,H,W] with C = 1 or 3, or [H,W], got {}",
                   shape_string(image));
-  detail::require(chw.size(1) > 0 && chw.size(2) > 0,
+  require(chw.size(1) > 0 && chw.size(2) > 0,
                   "write_png(): expected a non-empty image, got {}", shape_string(image));
-  detail::check_finite(chw, "write_png()", "image");
+  check_finite(chw, "write_png()", "image");
   auto bytes = chw.detach()
                    .to(torch::kCPU, torch::kFloat32)
                    .clamp(0.0, 1.0)
@@ -187,11 +189,11 @@ void write_png(const std::string& path, const torch::Tensor& image) {
 
 torch::Tensor make_grid(const torch::Tensor& images, int64_t columns, int64_t pad,
                         double background) {
-  detail::require(images.defined() && images.dim() == 4,
+  require(images.defined() && images.dim() == 4,
                   "make_grid(): expected images of shape [N,C,H,W], got {}", shape_string(images));
-  detail::require(columns >= 1, "make_grid(): columns = {}. Violated constraint: columns >= 1",
+  require(columns >= 1, "make_grid(): columns = {}. Violated constraint: columns >= 1",
                   columns);
-  detail::require(pad >= 0, "make_grid(): pad = {}. Violated constraint: pad >= 0", pad);
+  require(pad >= 0, "make_grid(): pad = {}. Violated constraint: pad >= 0", pad);
   const int64_t count = images.size(0);
   const int64_t channels = images.size(1);
   const int64_t height = images.size(2);
@@ -205,6 +207,10 @@ torch::Tensor make_grid(const torch::Tensor& images, int64_t columns, int64_t pa
     grid.narrow(1, top, height).narrow(2, left, width).copy_(images[i]);
   }
   return grid;
+}
+
+at::Tensor to_unit_range(const at::Tensor& image) {
+  return ((image + 1.0) * 0.5).clamp(0.0, 1.0);
 }
 
 }  // namespace mapinverse

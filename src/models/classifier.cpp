@@ -14,7 +14,7 @@ FashionClassifierImpl::FashionClassifierImpl()
       output_(register_module("output", torch::nn::Linear(kFeatureDimension, kNumClasses))) {}
 
 torch::Tensor FashionClassifierImpl::features(const torch::Tensor& x) {
-  detail::check_shape(x, {-1, 1, 28, 28}, "FashionClassifier::features()", "x");
+  check_shape(x, {-1, 1, 28, 28}, "FashionClassifier::features()", "x");
   auto h = torch::max_pool2d(torch::relu(first_->forward(x)), 2);
   h = torch::max_pool2d(torch::relu(second_->forward(h)), 2);
   return torch::relu(hidden_->forward(h.flatten(1)));

@@ -98,19 +98,19 @@ GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
                                           const at::Tensor& matrix, const at::Tensor& y,
                                           double sigma_y) {
   constexpr const char* where = "posterior()";
-  detail::require(std::isfinite(sigma_y) && sigma_y >= 0.0,
+  require(std::isfinite(sigma_y) && sigma_y >= 0.0,
                   "{}: sigma_y = {}. Violated constraint: sigma_y >= 0", where, sigma_y);
-  detail::check_floating(matrix, where, "H");
-  detail::require(matrix.dim() == 2 && matrix.size(1) == prior.dimension(),
+  check_floating(matrix, where, "H");
+  require(matrix.dim() == 2 && matrix.size(1) == prior.dimension(),
                   "{}: expected H of shape [m,{}], got {}", where, prior.dimension(),
                   shape_string(matrix));
   const auto m = matrix.size(0);
-  detail::check_floating(y, where, "y");
-  detail::require(
+  check_floating(y, where, "y");
+  require(
       (y.dim() == 1 && y.size(0) == m) || (y.dim() == 2 && y.size(0) == 1 && y.size(1) == m),
       "{}: expected y of shape [{}] or [1,{}], got {}", where, m, m, shape_string(y));
-  detail::check_finite(matrix, where, "H");
-  detail::check_finite(y, where, "y");
+  check_finite(matrix, where, "H");
+  check_finite(y, where, "y");
   const auto device = prior.parameters().means.device();
   auto dense = matrix.to(device, at::kDouble);
   auto values = y.reshape({m}).to(device, at::kDouble);
@@ -145,7 +145,7 @@ GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
                                           const LinearOperator& op, const at::Tensor& y,
                                           double sigma_y) {
   constexpr const char* where = "posterior()";
-  detail::check_floating(y, where, "y");
+  check_floating(y, where, "y");
   const auto n = prior.dimension();
   std::vector<int64_t> basis_shape{n};
   basis_shape.insert(basis_shape.end(), prior.event_shape().begin(), prior.event_shape().end());
@@ -158,11 +158,66 @@ GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
   const bool unbatched = y.sizes() == output_shape;
   const bool batched =
       y.dim() == columns.dim() && y.size(0) == 1 && y.sizes().slice(1) == output_shape;
-  detail::require(unbatched || batched,
+  require(unbatched || batched,
                   "{}: expected y of shape [1,{}] or [{}] ({}'s output for one sample), got {}",
                   where, fmt::join(output_shape, ","), fmt::join(output_shape, ","), op.name(),
                   shape_string(y));
   return posterior(prior, columns.reshape({n, -1}).t(), y.reshape({-1}), sigma_y);
+}
+
+GaussianMixturePosterior::GaussianMixturePosterior(std::shared_ptr<const GaussianMixturePrior> reduced,
+                           at::Tensor offset, at::Tensor basis,
+                           std::vector<int64_t> event_shape)
+    : reduced_(std::move(reduced)),
+        offset_(std::move(offset)),
+        basis_(std::move(basis)),
+        event_shape_(std::move(event_shape)) {
+  constexpr const char* where = "GaussianMixturePosterior::GaussianMixturePosterior()";
+  require(reduced_ != nullptr, "{}: expected a reduced mixture, got a null pointer",
+                  where);
+  const auto d = reduced_->dimension();
+  int64_t n = 1;
+  for (auto size : event_shape_) n *= size;
+  check_shape(offset_, {n}, where, "offset");
+  check_shape(basis_, {n, d}, where, "basis");
+  const auto device = reduced_->parameters().means.device();
+  offset_ = offset_.to(device, at::kDouble);
+  basis_ = basis_.to(device, at::kDouble);
+  const double orthonormality_error =
+      (at::matmul(basis_.t(), basis_) - at::eye(d, basis_.options()))
+          .abs()
+          .max()
+          .item<double>();
+  require(orthonormality_error <= 1e-6,
+                  "{}: expected a basis with orthonormal columns (within 1e-6), got max "
+                  "|B^T B - I| = {}",
+                  where, orthonormality_error);
+  identity_basis_ = n == d && at::equal(basis_, at::eye(n, basis_.options()));
+}
+
+at::Tensor GaussianMixturePosterior::component_covariances() const {
+  const auto reduced = reduced_->component_covariances();
+  if (identity_basis_) return reduced;
+  return at::matmul(at::matmul(basis_, reduced), basis_.t());
+}
+
+at::Tensor GaussianMixturePosterior::reduce(const at::Tensor& x) const {
+  constexpr const char* where = "GaussianMixturePosterior::reduce()";
+  check_floating(x, where, "x");
+  check_shape(x, batched_shape(-1), where, "x");
+  const auto flat =
+      x.reshape({x.size(0), dimension()}).to(basis_.device(), at::kDouble) - offset_;
+  return identity_basis_ ? flat : at::matmul(flat, basis_);
+}
+
+at::Tensor GaussianMixturePosterior::covariance() const {
+  const auto reduced = reduced_->covariance();
+  if (identity_basis_) return reduced;
+  return at::matmul(at::matmul(basis_, reduced), basis_.t());
+}
+
+at::Tensor GaussianMixturePosterior::embed_flat(const at::Tensor& u) const {
+  return identity_basis_ ? u + offset_ : offset_ + at::matmul(u, basis_.t());
 }
 
 }  // namespace mapinverse

@@ -1,3 +1,5 @@
+#include <torch/torch.h>
+
 #include "mapinverse/models/pretrained.hpp"
 
 #include "mapinverse/models/unet.hpp"

@@ -1,3 +1,5 @@
+#include <torch/torch.h>
+
 #include "mapinverse/models/torchscript.hpp"
 
 #include <mutex>
@@ -24,7 +26,7 @@ bool is_optional_tensor(const c10::TypePtr& type) {
 /// Returns whether forward takes the labels argument; throws on any other signature.
 bool check_signature(const torch::jit::Module& module, const std::string& path) {
   const auto method = module.find_method("forward");
-  detail::require(method.has_value(), "TorchScript model {}: has no forward method", path);
+  require(method.has_value(), "TorchScript model {}: has no forward method", path);
   const auto& schema = method->function().getSchema();
   const auto& arguments = schema.arguments();  // arguments[0] is self
   const bool shape_ok = (arguments.size() == 3 || arguments.size() == 4) &&
@@ -47,14 +49,14 @@ bool check_signature(const torch::jit::Module& module, const std::string& path) 
 
 TorchScriptModule::TorchScriptModule(const std::filesystem::path& path, const at::Device& device)
     : path_(path.string()), device_(device), loaded_(std::make_shared<Loaded>()) {
-  detail::require(std::filesystem::is_regular_file(path), "TorchScript model {}: no such file",
+  require(std::filesystem::is_regular_file(path), "TorchScript model {}: no such file",
                   path_);
   try {
     loaded_->module = torch::jit::load(path_, device_);
   } catch (const c10::Error& error) {
     throw std::invalid_argument(fmt::format(
         "TorchScript model {}: not a readable TorchScript archive (save it with "
-        "torch.jit.save or tools/wrap_torchscript.py): {}",
+        "torch.jit.save or scripts/wrap_torchscript.py): {}",
         path_, error.what_without_backtrace()));
   }
   loaded_->module.eval();
@@ -63,9 +65,9 @@ TorchScriptModule::TorchScriptModule(const std::filesystem::path& path, const at
 
 at::Tensor TorchScriptModule::forward(const at::Tensor& x, const at::Tensor& sigma,
                                       const at::Tensor& labels) const {
-  detail::require(x.device() == device_, "TorchScript model {}: loaded on {}, called with x on {}",
+  require(x.device() == device_, "TorchScript model {}: loaded on {}, called with x on {}",
                   path_, device_.str(), x.device().str());
-  detail::require(!labels.defined() || takes_labels_,
+  require(!labels.defined() || takes_labels_,
                   "TorchScript model {}: labels were given but forward takes none", path_);
   std::vector<torch::jit::IValue> inputs{x, sigma};
   if (takes_labels_) {
@@ -76,10 +78,10 @@ at::Tensor TorchScriptModule::forward(const at::Tensor& x, const at::Tensor& sig
     const std::lock_guard<std::mutex> lock(loaded_->mutex);
     output = loaded_->module.forward(std::move(inputs));
   }
-  detail::require(output.isTensor(), "TorchScript model {}: forward returned {}, not a Tensor",
+  require(output.isTensor(), "TorchScript model {}: forward returned {}, not a Tensor",
                   path_, output.tagKind());
   auto result = output.toTensor();
-  detail::require(result.sizes() == x.sizes(),
+  require(result.sizes() == x.sizes(),
                   "TorchScript model {}: forward returned shape {} for input shape {}", path_,
                   shape_string(result), shape_string(x));
   return result;

@@ -1,13 +1,15 @@
 #include "mapinverse/models/unet.hpp"
 
-#include <algorithm>
-#include <cmath>
-
 #include <torch/torch.h>
 
 #include "models/module_weights.hpp"
 
 namespace mapinverse {
+
+torch::Tensor detail::activate(torch::Tensor normalised) {
+  if (torch::GradMode::is_enabled() && normalised.requires_grad()) return torch::silu(normalised);
+  return torch::silu_(normalised);
+}
 
 detail::UNetResidualBlockImpl::UNetResidualBlockImpl(int64_t in_channels, int64_t out_channels, int64_t embedding_dim,
                         int64_t num_groups)
@@ -20,20 +22,18 @@ detail::UNetResidualBlockImpl::UNetResidualBlockImpl(int64_t in_channels, int64_
         conv2_(register_module(
             "conv2", torch::nn::Conv2d(
                          torch::nn::Conv2dOptions(out_channels, out_channels, 3).padding(1)))) {
-   if (in_channels != out_channels) {
-     skip_ = register_module(
-         "skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 1)));
-   }
- }
+  if (in_channels != out_channels) {
+    skip_ = register_module(
+        "skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 1)));
+  }
+}
 
 torch::Tensor detail::UNetResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& embedding) {
   const auto h = conv1_(activate(norm1_(x))) + embedding_(embedding).unsqueeze(-1).unsqueeze(-1);
   return finish(x, h);
 }
 
-/// the per-channel shift is folded into the first convolution's bias, which saves a
-  /// pass over the feature map.
-  torch::Tensor UNetResidualBlockImpl::forward_with_bias(const torch::Tensor& x, const torch::Tensor& conv1_bias) {
+torch::Tensor detail::UNetResidualBlockImpl::forward_with_bias(const torch::Tensor& x, const torch::Tensor& conv1_bias) {
   const auto& o = conv1_->options;
   const auto h = torch::conv2d(activate(norm1_(x)), conv1_->weight, conv1_bias, o.stride(),
                                c10::get<torch::ExpandingArray<2>>(o.padding()), o.dilation(),
@@ -41,24 +41,20 @@ torch::Tensor detail::UNetResidualBlockImpl::forward(const torch::Tensor& x, con
   return finish(x, h);
 }
 
-/// The same for an embedding shared by the whole batch, given as detail::UNetResidualBlockImpl::conv1_bias(embedding)
-    :
-  /// the per-channel shift is folded into the first convolution's bias, which saves a
-  /// pass over the feature map.
-  torch::Tensor forward_with_bias(const torch::Tensor& x, const torch::Tensor& conv1_bias);
-
-  /// conv1's bias plus the shift of a [1, embedding_dim] embedding: [out_channels].
-  torch::Tensor conv1_bias(const torch::Tensor& embedding) {
+torch::Tensor detail::UNetResidualBlockImpl::conv1_bias(const torch::Tensor& embedding) {
   return conv1_->bias + embedding_(embedding).reshape({-1});
 }
 
-private:
-  torch::Tensor UNetResidualBlockImpl::finish(const torch::Tensor& x, const torch::Tensor& h) {
-   const auto out = conv2_(activate(norm2_(h)));
-   const auto shortcut = skip_ ? skip_(x) : x;
-   // (shortcut + out) / sqrt(2), scaling the fresh sum in place.
-   return torch::add(shortcut, out).mul_(1.0 / std::sqrt(2.0));
- }
+std::vector<torch::Tensor> detail::UNetResidualBlockImpl::embedding_weights() const {
+  return {embedding_->weight, embedding_->bias, conv1_->bias};
+}
+
+torch::Tensor detail::UNetResidualBlockImpl::finish(const torch::Tensor& x, const torch::Tensor& h) {
+  const auto out = conv2_(activate(norm2_(h)));
+  const auto shortcut = skip_ ? skip_(x) : x;
+  // (shortcut + out) / sqrt(2), scaling the fresh sum in place.
+  return torch::add(shortcut, out).mul_(1.0 / std::sqrt(2.0));
+}
 
 template <typename ApplyBlock>
 torch::Tensor UNetImpl::run_blocks(const torch::Tensor& x_in, ApplyBlock&& block) {
@@ -95,69 +91,69 @@ torch::Tensor UNetImpl::run_blocks(const torch::Tensor& x_in, ApplyBlock&& block
 
 UNetImpl::UNetImpl(UNetOptions options)
     : options_(std::move(options)) {
-   options_.validate();
-   const auto& o = options_;
-   const auto levels = o.channel_multipliers.size();
-   frequencies_ = register_buffer(
-       "frequencies", torch::exp(torch::linspace(std::log(o.min_frequency),
-                                                 std::log(o.max_frequency), o.fourier_features)));
-   embedding_in_ =
-       register_module("embedding_in", torch::nn::Linear(2 * o.fourier_features, o.embedding_dim));
-   embedding_out_ =
-       register_module("embedding_out", torch::nn::Linear(o.embedding_dim, o.embedding_dim));
-   if (o.num_classes > 0) {
-     label_embedding_ =
-         register_module("label_embedding", torch::nn::Embedding(o.num_classes, o.embedding_dim));
-   }
-   input_ = register_module(
-       "input",
-       torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, o.channels(0), 3).padding(1)));
-   const auto block = [&](int64_t in, int64_t out) {
-     return detail::UNetResidualBlock(in, out, o.embedding_dim, o.num_groups);
-   };
+  options_.validate();
+  const auto& o = options_;
+  const auto levels = o.channel_multipliers.size();
+  frequencies_ = register_buffer(
+      "frequencies", torch::exp(torch::linspace(std::log(o.min_frequency),
+                                                std::log(o.max_frequency), o.fourier_features)));
+  embedding_in_ =
+      register_module("embedding_in", torch::nn::Linear(2 * o.fourier_features, o.embedding_dim));
+  embedding_out_ =
+      register_module("embedding_out", torch::nn::Linear(o.embedding_dim, o.embedding_dim));
+  if (o.num_classes > 0) {
+    label_embedding_ =
+        register_module("label_embedding", torch::nn::Embedding(o.num_classes, o.embedding_dim));
+  }
+  input_ = register_module(
+      "input",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, o.channels(0), 3).padding(1)));
+  const auto block = [&](int64_t in, int64_t out) {
+    return detail::UNetResidualBlock(in, out, o.embedding_dim, o.num_groups);
+  };
 
-   std::vector<int64_t> skip_channels;
-   int64_t channels = o.channels(0);
-   for (size_t level = 0; level < levels; ++level) {
-     for (int64_t b = 0; b < o.blocks_per_level; ++b) {
-       down_blocks_.push_back(register_module(fmt::format("down{}_{}", level, b),
-                                              block(channels, o.channels(level))));
-       channels = o.channels(level);
-       skip_channels.push_back(channels);
-     }
-     if (level + 1 < levels) {
-       downsamples_.push_back(register_module(
-           fmt::format("downsample{}", level),
-           torch::nn::Conv2d(
-               torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(1))));
-     }
-   }
-   for (int b = 0; b < 2; ++b) {
-     middle_blocks_.push_back(
-         register_module(fmt::format("middle{}", b), block(channels, channels)));
-   }
-   for (size_t level = levels; level-- > 0;) {
-     for (int64_t b = 0; b < o.blocks_per_level; ++b) {
-       up_blocks_.push_back(
-           register_module(fmt::format("up{}_{}", level, b),
-                           block(channels + skip_channels.back(), o.channels(level))));
-       skip_channels.pop_back();
-       channels = o.channels(level);
-     }
-     if (level > 0) {
-       upsamples_.push_back(register_module(
-           fmt::format("upsample{}", level),
-           torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1))));
-     }
-   }
-   output_norm_ = register_module("output_norm", torch::nn::GroupNorm(o.num_groups, channels));
-   output_ = register_module(
-       "output",
-       torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, o.in_channels, 3).padding(1)));
-   torch::NoGradGuard no_grad;
-   output_->weight.zero_();
-   output_->bias.zero_();
- }
+  std::vector<int64_t> skip_channels;
+  int64_t channels = o.channels(0);
+  for (size_t level = 0; level < levels; ++level) {
+    for (int64_t b = 0; b < o.blocks_per_level; ++b) {
+      down_blocks_.push_back(register_module(fmt::format("down{}_{}", level, b),
+                                             block(channels, o.channels(level))));
+      channels = o.channels(level);
+      skip_channels.push_back(channels);
+    }
+    if (level + 1 < levels) {
+      downsamples_.push_back(register_module(
+          fmt::format("downsample{}", level),
+          torch::nn::Conv2d(
+              torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(1))));
+    }
+  }
+  for (int b = 0; b < 2; ++b) {
+    middle_blocks_.push_back(
+        register_module(fmt::format("middle{}", b), block(channels, channels)));
+  }
+  for (size_t level = levels; level-- > 0;) {
+    for (int64_t b = 0; b < o.blocks_per_level; ++b) {
+      up_blocks_.push_back(
+          register_module(fmt::format("up{}_{}", level, b),
+                          block(channels + skip_channels.back(), o.channels(level))));
+      skip_channels.pop_back();
+      channels = o.channels(level);
+    }
+    if (level > 0) {
+      upsamples_.push_back(register_module(
+          fmt::format("upsample{}", level),
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1))));
+    }
+  }
+  output_norm_ = register_module("output_norm", torch::nn::GroupNorm(o.num_groups, channels));
+  output_ = register_module(
+      "output",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, o.in_channels, 3).padding(1)));
+  torch::NoGradGuard no_grad;
+  output_->weight.zero_();
+  output_->bias.zero_();
+}
 
 torch::Tensor UNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise,
                         const torch::Tensor& labels) {
@@ -183,8 +179,7 @@ torch::Tensor UNetImpl::forward_at(const torch::Tensor& x_in, double c_noise,
   });
 }
 
-/// [B or 1, embedding_dim].
-  torch::Tensor UNetImpl::noise_embedding(const torch::Tensor& c_noise, const torch::Tensor& labels) {
+torch::Tensor UNetImpl::noise_embedding(const torch::Tensor& c_noise, const torch::Tensor& labels) {
   const auto angles = c_noise.unsqueeze(1) * frequencies_.to(c_noise.dtype());
   auto embedding =
       embedding_out_(torch::silu(embedding_in_(torch::cat({angles.cos(), angles.sin()}, 1))));
@@ -192,8 +187,7 @@ torch::Tensor UNetImpl::forward_at(const torch::Tensor& x_in, double c_noise,
   return torch::silu(embedding);
 }
 
-/// from the cache when the weights are frozen for this call, computed otherwise.
-  std::shared_ptr<const std::vector<torch::Tensor>> UNetImpl::conv1_biases(
+std::shared_ptr<const std::vector<torch::Tensor>> UNetImpl::conv1_biases(
       double c_noise, const torch::TensorOptions& options) {
   const auto weights = embedding_weights();
   const bool needs_graph =
@@ -231,8 +225,7 @@ std::shared_ptr<const std::vector<torch::Tensor>> UNetImpl::compute_conv1_biases
   return biases;
 }
 
-/// Every tensor the conv1 biases are computed from.
-  std::vector<torch::Tensor> UNetImpl::embedding_weights() {
+std::vector<torch::Tensor> UNetImpl::embedding_weights() {
   std::vector<torch::Tensor> weights{frequencies_, embedding_in_->weight, embedding_in_->bias,
                                      embedding_out_->weight, embedding_out_->bias};
   for_each_block([&](detail::UNetResidualBlock& block) {
@@ -253,10 +246,10 @@ std::vector<std::tuple<const void*, const void*, uint32_t>> UNetImpl::stamp_of(
 
 void UNetImpl::check_image(const torch::Tensor& x_in) const {
   constexpr const char* where = "UNet::forward()";
-  detail::check_shape(x_in, {-1, options_.in_channels, -1, -1}, where, "x_in");
-  detail::check_floating(x_in, where, "x_in");
+  check_shape(x_in, {-1, options_.in_channels, -1, -1}, where, "x_in");
+  check_floating(x_in, where, "x_in");
   const int64_t factor = int64_t{1} << (options_.channel_multipliers.size() - 1);
-  detail::require(x_in.size(2) % factor == 0 && x_in.size(3) % factor == 0,
+  require(x_in.size(2) % factor == 0 && x_in.size(3) % factor == 0,
                   "{}: expected x_in's height and width divisible by {}, got {}", where, factor,
                   shape_string(x_in));
 }
@@ -265,24 +258,30 @@ void UNetImpl::check_noise_and_labels(const torch::Tensor& x_in, const torch::Te
                               const torch::Tensor& labels) const {
   constexpr const char* where = "UNet::forward()";
   if (c_noise.defined()) {
-    detail::check_shape(c_noise, {x_in.size(0)}, where, "c_noise");
-    detail::check_same_placement(x_in, c_noise, where, "x_in", "c_noise");
+    check_shape(c_noise, {x_in.size(0)}, where, "c_noise");
+    check_same_placement(x_in, c_noise, where, "x_in", "c_noise");
   }
   if (options_.num_classes == 0) {
-    detail::require(!labels.defined(),
+    require(!labels.defined(),
                     "{}: expected no labels for an unconditional network (num_classes = 0), "
                     "got {}",
                     where, shape_string(labels));
     return;
   }
-  detail::check_shape(labels, {x_in.size(0)}, where, "labels");
-  detail::require(labels.scalar_type() == torch::kInt64, "{}: expected int64 labels, got {}",
+  check_shape(labels, {x_in.size(0)}, where, "labels");
+  require(labels.scalar_type() == torch::kInt64, "{}: expected int64 labels, got {}",
                   where, c10::toString(labels.scalar_type()));
 }
 
-}  // namespace mapinverse
+torch::Tensor UNetNetwork::forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
+                        const torch::Tensor& labels) const {
+  return unet_->forward(x_in, noise_input, labels);
+}
 
-namespace mapinverse {
+torch::Tensor UNetNetwork::forward_at(const torch::Tensor& x_in, double noise_input,
+                           const torch::Tensor& labels) const {
+  return unet_->forward_at(x_in, noise_input, labels);
+}
 
 UNet load_unet(const std::filesystem::path& path, const torch::Device& device,
                const UNetOptions& options, const char* what) {
@@ -292,12 +291,3 @@ UNet load_unet(const std::filesystem::path& path, const torch::Device& device,
 }
 
 }  // namespace mapinverse
-
-namespace mapinverse::detail {
-
-torch::Tensor activate(torch::Tensor normalised) {
-  if (torch::GradMode::is_enabled() && normalised.requires_grad()) return torch::silu(normalised);
-  return torch::silu_(normalised);
-}
-
-}  // namespace mapinverse::detail

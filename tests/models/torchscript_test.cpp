@@ -173,9 +173,9 @@ TEST_CASE("TorchScript calls check labels and the result's shape") {
              Contains("belongs to consistency models"));
 }
 
-// Run by tests/tools/wrap_torchscript_test.py (hidden otherwise): a network wrapped by
-// tools/wrap_torchscript.py loads as a ready denoiser and reproduces PyTorch's output.
-TEST_CASE("a network wrapped by tools/wrap_torchscript.py matches PyTorch", "[.wrapped]") {
+// Run by tests/scripts/wrap_torchscript_test.py (hidden otherwise): a network wrapped by
+// scripts/wrap_torchscript.py loads as a ready denoiser and reproduces PyTorch's output.
+TEST_CASE("a network wrapped by scripts/wrap_torchscript.py matches PyTorch", "[.wrapped]") {
   const char* model = std::getenv("MAPINVERSE_WRAPPED_MODEL");
   const char* expected_file = std::getenv("MAPINVERSE_WRAPPED_EXPECTED");
   REQUIRE(model != nullptr);

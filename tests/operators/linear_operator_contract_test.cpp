@@ -55,8 +55,8 @@ class DiagonalScaling final : public LinearOperator {
  private:
   torch::Tensor scale(const torch::Tensor& x, const char* method, const char* name) const {
     const auto where = std::string("DiagonalScaling::") + method;
-    mapinverse::detail::check_floating(x, where.c_str(), name);
-    mapinverse::detail::check_shape(x, {-1, weights_.size(0)}, where.c_str(), name);
+    mapinverse::check_floating(x, where.c_str(), name);
+    mapinverse::check_shape(x, {-1, weights_.size(0)}, where.c_str(), name);
     return x * weights_.to(x.options());
   }
 

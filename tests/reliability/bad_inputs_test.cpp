@@ -17,7 +17,7 @@
 
 // The library's side of the bad-input corpus: every entry must end in an exception
 // whose message names the problem, and none may leave a file behind. The command-line
-// tool's side is tests/tool/bad_inputs.cmake.
+// tool's side is tests/apps/bad_inputs.cmake.
 
 using namespace mapinverse;
 using mapinverse::testing::TemporaryDirectory;

@@ -13,7 +13,7 @@
 
 using namespace mapinverse::testing::bad_files;
 
-// Run by the command-line tool's bad-input corpus (tests/tool/bad_inputs.cmake) as its
+// Run by the command-line tool's bad-input corpus (tests/apps/bad_inputs.cmake) as its
 // fixture, hidden otherwise: writes the bad files into $MAPINVERSE_FIXTURE_DIR.
 TEST_CASE("write the bad files of the command-line corpus", "[.tool_fixtures]") {
   const char* folder_variable = std::getenv("MAPINVERSE_FIXTURE_DIR");

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -14,9 +15,10 @@ class NumericalError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-namespace detail {
-
-/// Throws std::invalid_argument with a formatted message when `condition` fails.
+/// Throws std::invalid_argument with a formatted message when `condition` fails: the
+/// check every option, operator and model of the library runs on its input, public for
+/// code that extends it, e.g. require(k >= 1, "MyOperator: k = {}. Violated constraint:
+/// k >= 1", k).
 template <typename... Args>
 void require(bool condition, fmt::format_string<Args...> format, Args&&... args) {
   if (!condition) {
@@ -24,5 +26,4 @@ void require(bool condition, fmt::format_string<Args...> format, Args&&... args)
   }
 }
 
-}  // namespace detail
 }  // namespace mapinverse

@@ -6,8 +6,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <ATen/ops/cat.h>
-#include <ATen/ops/randn.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -29,18 +27,11 @@ inline uint64_t mix_seed(uint64_t value) {
 }
 
 /// Standard normal noise with the shape, dtype and device of `like`.
-inline at::Tensor randn_like(const at::Tensor& like, at::Generator& generator) {
-  auto noise = at::randn(like.sizes(), generator,
-                            at::TensorOptions().dtype(like.scalar_type()).device(at::kCPU));
-  return noise.to(like.device());
-}
+at::Tensor randn_like(const at::Tensor& like, at::Generator& generator);
 
 /// Standard normal noise of the given shape and options.
-inline at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options,
-                           at::Generator& generator) {
-  auto noise = at::randn(sizes, generator, options.device(at::kCPU));
-  return noise.to(options.device());
-}
+at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options,
+                           at::Generator& generator);
 
 /// Where a solver's noise comes from: either one generator for the whole batch, or one
 /// generator per sample, so that each sample's result depends on its own seed only and
@@ -53,26 +44,13 @@ class NoiseSource {
 
   /// One generator per sample; every draw must then have seeds.size() samples.
   explicit NoiseSource(const std::vector<uint64_t>& sample_seeds) : per_sample_(true) {
-    detail::require(!sample_seeds.empty(), "NoiseSource: expected at least one sample seed");
+    require(!sample_seeds.empty(), "NoiseSource: expected at least one sample seed");
     generators_.reserve(sample_seeds.size());
     for (const auto seed : sample_seeds) generators_.push_back(make_generator(seed));
   }
 
   /// Standard normal noise shaped [B, ...] with these options.
-  at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options) {
-    if (!per_sample_) return mapinverse::randn(sizes, options, generators_.front());
-    detail::require(!sizes.empty() && sizes[0] == static_cast<int64_t>(generators_.size()),
-                    "NoiseSource: a draw of shape [{}] for {} per-sample seeds",
-                    fmt::join(sizes, ","), generators_.size());
-    auto sample_sizes = sizes.vec();
-    sample_sizes[0] = 1;
-    std::vector<at::Tensor> samples;
-    samples.reserve(generators_.size());
-    for (auto& generator : generators_) {
-      samples.push_back(at::randn(sample_sizes, generator, options.device(at::kCPU)));
-    }
-    return at::cat(samples).to(options.device());
-  }
+  at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options);
 
   /// Standard normal noise with the shape, dtype and device of `like`.
   at::Tensor randn_like(const at::Tensor& like) {

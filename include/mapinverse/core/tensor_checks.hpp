@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <ATen/ops/isfinite.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -23,9 +22,11 @@ inline std::string shape_string(at::IntArrayRef sizes) {
   return fmt::format("[{}]", fmt::join(sizes, ","));
 }
 
-namespace detail {
+// Input checks for operators, models and solvers, the library's own and its users'.
+// Each throws std::invalid_argument with a message naming `where` ("Class::method()")
+// and the argument `name`.
 
-/// `where` is "Class::method()", `name` the argument's name.
+/// `tensor` is defined.
 inline void check_defined(const at::Tensor& tensor, const char* where, const char* name) {
   require(tensor.defined(), "{}: expected a defined tensor for {}, got an undefined one", where, name);
 }
@@ -61,10 +62,7 @@ inline void check_same_placement(const at::Tensor& a, const at::Tensor& b, const
           name_a, c10::toString(a.scalar_type()), name_b, c10::toString(b.scalar_type()));
 }
 
-inline void check_finite(const at::Tensor& tensor, const char* where, const char* name) {
-  require(at::isfinite(tensor).all().item<bool>(), "{}: {} contains NaN or infinite values",
-          where, name);
-}
+void check_finite(const at::Tensor& tensor, const char* where, const char* name);
 
 /// Per-sample noise levels: a scalar, or a vector of one value per batch sample.
 /// Returns them shaped [B,1,...,1] so they broadcast against `x`.
@@ -79,5 +77,4 @@ inline at::Tensor per_sample(const at::Tensor& sigma, const at::Tensor& x,
   return sigma.to(x.options()).reshape(shape);
 }
 
-}  // namespace detail
 }  // namespace mapinverse

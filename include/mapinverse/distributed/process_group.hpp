@@ -46,14 +46,14 @@ struct GroupOptions {
   std::chrono::milliseconds timeout = std::chrono::minutes(10);
 
   void validate() const {
-    detail::require(world_size >= 1, "GroupOptions::world_size = {}. Violated constraint: world_size >= 1",
+    require(world_size >= 1, "GroupOptions::world_size = {}. Violated constraint: world_size >= 1",
                     world_size);
-    detail::require(rank >= 0 && rank < world_size,
+    require(rank >= 0 && rank < world_size,
                     "GroupOptions::rank = {}. Violated constraint: 0 <= rank < world_size = {}", rank,
                     world_size);
-    detail::require(master_port > 0 && master_port < 65536,
+    require(master_port > 0 && master_port < 65536,
                     "GroupOptions::master_port = {}. Violated constraint: 0 < port < 65536", master_port);
-    detail::require(timeout.count() > 0, "GroupOptions::timeout = {} ms. Violated constraint: > 0",
+    require(timeout.count() > 0, "GroupOptions::timeout = {} ms. Violated constraint: > 0",
                     timeout.count());
   }
 };

@@ -18,9 +18,7 @@ at::Tensor read_png(const std::string& path, int64_t max_pixels = int64_t{1} << 
 void write_png(const std::string& path, const at::Tensor& image);
 
 /// Maps an image in [-1, 1] (the library's convention) to [0, 1].
-inline at::Tensor to_unit_range(const at::Tensor& image) {
-  return ((image + 1.0) * 0.5).clamp(0.0, 1.0);
-}
+at::Tensor to_unit_range(const at::Tensor& image);
 
 /// Tiles `images` [N, C, H, W] into one [C, rows*(H+pad)+pad, columns*(W+pad)+pad] image
 /// with `pad` pixels of `background` between tiles, row by row.

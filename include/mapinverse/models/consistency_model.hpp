@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <memory>
 
-#include <ATen/ops/scalar_tensor.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
@@ -26,7 +25,7 @@ class ConsistencyModel {
   at::Tensor origin(const at::Tensor& z, const at::Tensor& t,
                        const at::Tensor& labels = at::Tensor()) const {
     check_point(z);
-    return evaluate(z, detail::per_sample(t, z, "ConsistencyModel::origin()"), labels);
+    return evaluate(z, per_sample(t, z, "ConsistencyModel::origin()"), labels);
   }
 
   /// The same at one time t for the whole batch (what the solvers call).
@@ -53,17 +52,13 @@ class ConsistencyModel {
   /// tensor; models whose coefficients are closed-form in t override it to compute them
   /// as numbers rather than as tensor operations on a scalar.
   virtual at::Tensor evaluate_at(const at::Tensor& z, double t,
-                                    const at::Tensor& labels) const {
-    return evaluate(z, detail::per_sample(at::scalar_tensor(t, z.options()), z,
-                                          "ConsistencyModel::origin()"),
-                    labels);
-  }
+                                    const at::Tensor& labels) const;
 
  private:
   /// What every call checks of its input.
   static void check_point(const at::Tensor& z) {
-    detail::check_floating(z, "ConsistencyModel::origin()", "z");
-    detail::require(z.dim() >= 1,
+    check_floating(z, "ConsistencyModel::origin()", "z");
+    require(z.dim() >= 1,
                     "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
                     shape_string(z));
   }

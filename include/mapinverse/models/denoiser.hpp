@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <memory>
 
-#include <ATen/ops/scalar_tensor.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
@@ -27,7 +26,7 @@ class Denoiser {
   at::Tensor denoise(const at::Tensor& x, const at::Tensor& sigma,
                         const at::Tensor& labels = at::Tensor()) const {
     check_input(x);
-    return evaluate(x, detail::per_sample(sigma, x, "Denoiser::denoise()"), labels);
+    return evaluate(x, per_sample(sigma, x, "Denoiser::denoise()"), labels);
   }
 
   /// The same at one noise level for the whole batch (what the solvers call).
@@ -52,17 +51,13 @@ class Denoiser {
   /// a tensor; denoisers whose coefficients are closed-form in sigma override it to
   /// compute them as numbers rather than as tensor operations on a scalar.
   virtual at::Tensor evaluate_at(const at::Tensor& x, double sigma,
-                                    const at::Tensor& labels) const {
-    return evaluate(x, detail::per_sample(at::scalar_tensor(sigma, x.options()), x,
-                                          "Denoiser::denoise()"),
-                    labels);
-  }
+                                    const at::Tensor& labels) const;
 
  private:
   /// What every call checks of its input.
   static void check_input(const at::Tensor& x) {
-    detail::check_floating(x, "Denoiser::denoise()", "x");
-    detail::require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
+    check_floating(x, "Denoiser::denoise()", "x");
+    require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
                     shape_string(x));
   }
 };

@@ -14,7 +14,7 @@ class DenoiserAsConsistency final : public ConsistencyModel {
  public:
   explicit DenoiserAsConsistency(std::shared_ptr<const Denoiser> denoiser)
       : denoiser_(std::move(denoiser)) {
-    detail::require(denoiser_ != nullptr,
+    require(denoiser_ != nullptr,
                     "DenoiserAsConsistency: expected a denoiser, got a null pointer");
   }
 

@@ -29,15 +29,15 @@ struct FitOptions {
   uint64_t seed = 0;
 
   void validate() const {
-    detail::require(num_components >= 1,
+    require(num_components >= 1,
                     "FitOptions::num_components = {}. Violated constraint: num_components >= 1",
                     num_components);
-    detail::require(rank >= 0, "FitOptions::rank = {}. Violated constraint: rank >= 0", rank);
-    detail::require(kmeans_iterations >= 0,
+    require(rank >= 0, "FitOptions::rank = {}. Violated constraint: rank >= 0", rank);
+    require(kmeans_iterations >= 0,
                     "FitOptions::kmeans_iterations = {}. Violated constraint: "
                     "kmeans_iterations >= 0",
                     kmeans_iterations);
-    detail::require(std::isfinite(min_variance) && min_variance > 0.0,
+    require(std::isfinite(min_variance) && min_variance > 0.0,
                     "FitOptions::min_variance = {}. Violated constraint: min_variance > 0",
                     min_variance);
   }

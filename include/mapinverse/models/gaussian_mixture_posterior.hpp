@@ -7,9 +7,6 @@
 
 #include <fmt/format.h>
 
-#include <ATen/ops/equal.h>
-#include <ATen/ops/eye.h>
-#include <ATen/ops/matmul.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -35,33 +32,7 @@ class GaussianMixturePosterior {
   /// orthonormal columns; event_shape: the shape of one x.
   GaussianMixturePosterior(std::shared_ptr<const GaussianMixturePrior> reduced,
                            at::Tensor offset, at::Tensor basis,
-                           std::vector<int64_t> event_shape)
-      : reduced_(std::move(reduced)),
-        offset_(std::move(offset)),
-        basis_(std::move(basis)),
-        event_shape_(std::move(event_shape)) {
-    constexpr const char* where = "GaussianMixturePosterior::GaussianMixturePosterior()";
-    detail::require(reduced_ != nullptr, "{}: expected a reduced mixture, got a null pointer",
-                    where);
-    const auto d = reduced_->dimension();
-    int64_t n = 1;
-    for (auto size : event_shape_) n *= size;
-    detail::check_shape(offset_, {n}, where, "offset");
-    detail::check_shape(basis_, {n, d}, where, "basis");
-    const auto device = reduced_->parameters().means.device();
-    offset_ = offset_.to(device, at::kDouble);
-    basis_ = basis_.to(device, at::kDouble);
-    const double orthonormality_error =
-        (at::matmul(basis_.t(), basis_) - at::eye(d, basis_.options()))
-            .abs()
-            .max()
-            .item<double>();
-    detail::require(orthonormality_error <= 1e-6,
-                    "{}: expected a basis with orthonormal columns (within 1e-6), got max "
-                    "|B^T B - I| = {}",
-                    where, orthonormality_error);
-    identity_basis_ = n == d && at::equal(basis_, at::eye(n, basis_.options()));
-  }
+                           std::vector<int64_t> event_shape);
 
   /// The mixture over the reduced coordinates u.
   const GaussianMixturePrior& reduced() const { return *reduced_; }
@@ -82,28 +53,17 @@ class GaussianMixturePosterior {
   /// Posterior component means in x-space, [K, n].
   at::Tensor component_means() const { return embed_flat(reduced_->parameters().means); }
   /// Posterior component covariances in x-space, [K, n, n] (singular when sigma_y = 0).
-  at::Tensor component_covariances() const {
-    const auto reduced = reduced_->component_covariances();
-    if (identity_basis_) return reduced;
-    return at::matmul(at::matmul(basis_, reduced), basis_.t());
-  }
+  at::Tensor component_covariances() const;
 
   /// u [B, d] -> x = offset + basis u, [B, event...].
   at::Tensor embed(const at::Tensor& u) const {
-    detail::check_shape(u, {-1, support_dimension()}, "GaussianMixturePosterior::embed()", "u");
+    check_shape(u, {-1, support_dimension()}, "GaussianMixturePosterior::embed()", "u");
     return embed_flat(u.to(basis_.device(), at::kDouble)).reshape(batched_shape(u.size(0)));
   }
 
   /// x [B, event...] -> u = basis^T (x - offset), [B, d], float64: the coordinates of the
   /// orthogonal projection of x onto the support.
-  at::Tensor reduce(const at::Tensor& x) const {
-    constexpr const char* where = "GaussianMixturePosterior::reduce()";
-    detail::check_floating(x, where, "x");
-    detail::check_shape(x, batched_shape(-1), where, "x");
-    const auto flat =
-        x.reshape({x.size(0), dimension()}).to(basis_.device(), at::kDouble) - offset_;
-    return identity_basis_ ? flat : at::matmul(flat, basis_);
-  }
+  at::Tensor reduce(const at::Tensor& x) const;
 
   /// `count` posterior samples, [count, event...], float64 (seeded by `generator`).
   at::Tensor sample(int64_t count, at::Generator& generator) const {
@@ -116,11 +76,7 @@ class GaussianMixturePosterior {
   }
 
   /// Cov[x | y], [n, n], float64.
-  at::Tensor covariance() const {
-    const auto reduced = reduced_->covariance();
-    if (identity_basis_) return reduced;
-    return at::matmul(at::matmul(basis_, reduced), basis_.t());
-  }
+  at::Tensor covariance() const;
 
   /// log p(x | y), [B], for x on the support (x is projected onto it first); in x's dtype.
   at::Tensor log_density(const at::Tensor& x) const {
@@ -142,9 +98,7 @@ class GaussianMixturePosterior {
   }
 
  private:
-  at::Tensor embed_flat(const at::Tensor& u) const {
-    return identity_basis_ ? u + offset_ : offset_ + at::matmul(u, basis_.t());
-  }
+  at::Tensor embed_flat(const at::Tensor& u) const;
 
   std::vector<int64_t> batched_shape(int64_t batch) const {
     std::vector<int64_t> shape{batch};

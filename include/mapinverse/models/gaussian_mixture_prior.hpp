@@ -9,12 +9,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-
-#include <ATen/ops/logsumexp.h>
-#include <ATen/ops/matmul.h>
-#include <ATen/ops/scalar_tensor.h>
-
 #include "mapinverse/core/tensor.hpp"
+
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -38,14 +34,14 @@ struct MapSearchOptions {
   double merge_tolerance = 1e-6;
 
   void validate() const {
-    detail::require(max_iterations >= 1,
+    require(max_iterations >= 1,
                     "MapSearchOptions::max_iterations = {}. Violated constraint: "
                     "max_iterations >= 1",
                     max_iterations);
-    detail::require(std::isfinite(tolerance) && tolerance > 0.0,
+    require(std::isfinite(tolerance) && tolerance > 0.0,
                     "MapSearchOptions::tolerance = {}. Violated constraint: tolerance > 0",
                     tolerance);
-    detail::require(std::isfinite(merge_tolerance) && merge_tolerance > 0.0,
+    require(std::isfinite(merge_tolerance) && merge_tolerance > 0.0,
                     "MapSearchOptions::merge_tolerance = {}. Violated constraint: "
                     "merge_tolerance > 0",
                     merge_tolerance);
@@ -127,41 +123,22 @@ class GaussianMixturePrior final : public Denoiser {
   const Parameters& parameters() const { return parameters_; }
 
   /// Dense Sigma_k, [K, n, n], float64.
-  at::Tensor component_covariances() const {
-    return spectral_matrices(parameters_.eigenvalues, parameters_.residual_variances);
-  }
+  at::Tensor component_covariances() const;
 
   /// Dense precisions P_k = Sigma_k^{-1}, [K, n, n], float64.
-  at::Tensor component_precisions() const {
-    return spectral_matrices(parameters_.eigenvalues.reciprocal(),
-                             parameters_.residual_variances.reciprocal());
-  }
+  at::Tensor component_precisions() const;
 
   /// grad_x log p_sigma(x), p_sigma = p * N(0, sigma^2 I); x: [B, event...]; sigma: a
   /// scalar or [B], >= 0. Exact, also at sigma = 0.
-  at::Tensor score(const at::Tensor& x, const at::Tensor& sigma) const {
-    const auto flat = flatten(x, "GaussianMixturePrior::score()");
-    const auto terms =
-        component_terms(flat, noise_variance(sigma, x, "GaussianMixturePrior::score()"));
-    return unflatten(score_from(terms), x);
-  }
+  at::Tensor score(const at::Tensor& x, const at::Tensor& sigma) const;
 
-  at::Tensor score(const at::Tensor& x, double sigma = 0.0) const {
-    return score(x, at::scalar_tensor(sigma, at::kDouble));
-  }
+  at::Tensor score(const at::Tensor& x, double sigma = 0.0) const;
 
   /// log p_sigma(x), [B], including every normalising constant; x: [B, event...];
   /// sigma: a scalar or [B], >= 0.
-  at::Tensor log_density(const at::Tensor& x, const at::Tensor& sigma) const {
-    const auto flat = flatten(x, "GaussianMixturePrior::log_density()");
-    const auto terms =
-        component_terms(flat, noise_variance(sigma, x, "GaussianMixturePrior::log_density()"));
-    return at::logsumexp(terms.log_joint, {1}).to(x.scalar_type());
-  }
+  at::Tensor log_density(const at::Tensor& x, const at::Tensor& sigma) const;
 
-  at::Tensor log_density(const at::Tensor& x, double sigma = 0.0) const {
-    return log_density(x, at::scalar_tensor(sigma, at::kDouble));
-  }
+  at::Tensor log_density(const at::Tensor& x, double sigma = 0.0) const;
 
   /// `count` independent samples, [count, event...], float64 on the parameters' device.
   /// The component indices, then the low-rank and residual noise are drawn in this order
@@ -169,9 +146,7 @@ class GaussianMixturePrior final : public Denoiser {
   at::Tensor sample(int64_t count, at::Generator& generator) const;
 
   /// E[x], shaped like one sample, float64.
-  at::Tensor mean() const {
-    return at::matmul(parameters_.weights, parameters_.means).reshape(event_shape());
-  }
+  at::Tensor mean() const;
 
   /// Cov[x], dense [n, n], float64 (O(K n^2) memory: meant for small n).
   at::Tensor covariance() const;
@@ -217,18 +192,12 @@ class GaussianMixturePrior final : public Denoiser {
   /// -sum_k w_k (Sigma_k + v I)^{-1} (x - mu_k), [B, n].
   at::Tensor score_from(const ComponentTerms& terms) const;
 
-  std::vector<int64_t> batched_shape(int64_t batch) const {
-    std::vector<int64_t> shape{batch};
-    shape.insert(shape.end(), event_shape().begin(), event_shape().end());
-    return shape;
-  }
+  std::vector<int64_t> batched_shape(int64_t batch) const;
 
   /// [B, event...] -> [B, n] float64; throws naming `where` on any other shape.
   at::Tensor flatten(const at::Tensor& x, const char* where) const;
 
-  at::Tensor unflatten(const at::Tensor& flat, const at::Tensor& like) const {
-    return flat.reshape(like.sizes()).to(like.scalar_type());
-  }
+  at::Tensor unflatten(const at::Tensor& flat, const at::Tensor& like) const;
 
   /// sigma (a scalar or [B], finite, >= 0) -> sigma^2 as [B] or [1] float64 on x's device.
   static at::Tensor noise_variance(const at::Tensor& sigma, const at::Tensor& x,

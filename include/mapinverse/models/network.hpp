@@ -1,5 +1,4 @@
 #pragma once
-#include <ATen/ops/full.h>
 
 #include "mapinverse/core/tensor.hpp"
 
@@ -24,9 +23,7 @@ class Network {
   /// image of a batch is at the same time). The default repeats it into a [B] vector;
   /// a network that can use the sharing (the native U-Net) overrides this.
   virtual at::Tensor forward_at(const at::Tensor& x_in, double noise_input,
-                                   const at::Tensor& labels) const {
-    return forward(x_in, at::full({x_in.size(0)}, noise_input, x_in.options()), labels);
-  }
+                                   const at::Tensor& labels) const;
 };
 
 }  // namespace mapinverse

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <memory>
 
-#include <ATen/ops/full_like.h>
 
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/models/consistency_model.hpp"
@@ -30,13 +29,13 @@ class OdeConsistency final : public ConsistencyModel {
     double rho = 7.0;
 
     void validate() const {
-      detail::require(num_steps >= 1,
+      require(num_steps >= 1,
                       "OdeConsistency::Options::num_steps = {}. Violated constraint: num_steps >= 1",
                       num_steps);
-      detail::require(std::isfinite(epsilon) && epsilon > 0.0,
+      require(std::isfinite(epsilon) && epsilon > 0.0,
                       "OdeConsistency::Options::epsilon = {}. Violated constraint: epsilon > 0",
                       epsilon);
-      detail::require(std::isfinite(rho) && rho > 0.0,
+      require(std::isfinite(rho) && rho > 0.0,
                       "OdeConsistency::Options::rho = {}. Violated constraint: rho > 0", rho);
     }
   };
@@ -45,7 +44,7 @@ class OdeConsistency final : public ConsistencyModel {
       : OdeConsistency(std::move(denoiser), Options{}) {}
   OdeConsistency(std::shared_ptr<const Denoiser> denoiser, const Options& options)
       : denoiser_(std::move(denoiser)), options_(options) {
-    detail::require(denoiser_ != nullptr, "OdeConsistency: expected a denoiser, got a null pointer");
+    require(denoiser_ != nullptr, "OdeConsistency: expected a denoiser, got a null pointer");
     options_.validate();
   }
 
@@ -58,41 +57,12 @@ class OdeConsistency final : public ConsistencyModel {
 
  protected:
   at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const override {
-    const auto& schedule = *denoiser_->schedule();
-    const auto sigma_start = schedule.sigma(t);
-    const double sigma_end = schedule.sigma(options_.epsilon);
-    detail::require((sigma_start >= sigma_end).all().item<bool>(),
-                    "OdeConsistency::origin(): expected every t >= epsilon = {}", options_.epsilon);
-    const auto inverse_rho = 1.0 / options_.rho;
-    const auto start_root = sigma_start.pow(inverse_rho);
-    const double end_root = std::pow(sigma_end, inverse_rho);
-    const auto grid = [&](int64_t i) {
-      const double fraction = static_cast<double>(i) / static_cast<double>(options_.num_steps);
-      return (start_root + fraction * (end_root - start_root)).pow(options_.rho);
-    };
-    auto x = z;
-    auto sigma = sigma_start;
-    for (int64_t i = 0; i < options_.num_steps; ++i) {
-      const bool last = i + 1 == options_.num_steps;
-      const auto sigma_next = last ? at::full_like(sigma, sigma_end) : grid(i + 1);
-      const auto slope = drift(x, sigma, labels);
-      auto x_next = x + (sigma_next - sigma) * slope;
-      if (!last) {
-        x_next = x + (sigma_next - sigma) * 0.5 * (slope + drift(x_next, sigma_next, labels));
-      }
-      x = x_next;
-      sigma = sigma_next;
-    }
-    return x;
-  }
+                         const at::Tensor& labels) const override;
 
  private:
   // dx/dsigma of the probability-flow ODE in EDM form: (x - D(x, sigma)) / sigma.
   at::Tensor drift(const at::Tensor& x, const at::Tensor& sigma,
-                      const at::Tensor& labels) const {
-    return (x - denoiser_->denoise(x, sigma.reshape({-1}), labels)) / sigma;
-  }
+                      const at::Tensor& labels) const;
 
   std::shared_ptr<const Denoiser> denoiser_;
   Options options_;

@@ -4,7 +4,6 @@
 #include <memory>
 #include <utility>
 
-#include <ATen/ops/add.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -60,27 +59,11 @@ class EdmDenoiser final : public Denoiser {
 
  protected:
   at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                         const at::Tensor& labels) const override {
-    const double sd = options_.sigma_data;
-    const auto variance = sigma.square() + sd * sd;
-    const auto c_skip = (sd * sd) / variance;
-    const auto c_out = sigma * sd * variance.rsqrt();
-    const auto c_in = variance.rsqrt();
-    const auto c_noise = detail::noise_input_vector(sigma.log() / 4.0, x.size(0));
-    return c_skip * x + c_out * network_->forward(c_in * x, c_noise, labels);
-  }
+                         const at::Tensor& labels) const override;
 
   // The same coefficients as numbers: three tensor operations around the network.
   at::Tensor evaluate_at(const at::Tensor& x, double sigma,
-                            const at::Tensor& labels) const override {
-    const double sd = options_.sigma_data;
-    const double variance = sigma * sigma + sd * sd;
-    const double c_skip = (sd * sd) / variance;
-    const double c_out = sigma * sd / std::sqrt(variance);
-    const double c_in = 1.0 / std::sqrt(variance);
-    const double c_noise = std::log(sigma) / 4.0;
-    return at::add(x * c_skip, network_->forward_at(x * c_in, c_noise, labels), c_out);
-  }
+                            const at::Tensor& labels) const override;
 
  private:
   std::shared_ptr<const Network> network_;
@@ -111,7 +94,7 @@ class BoundaryConsistency final : public ConsistencyModel {
 
     void validate() const {
       detail::validate_sigma_data(sigma_data, "BoundaryConsistency::Options");
-      detail::require(
+      require(
           std::isfinite(epsilon) && epsilon > 0.0,
           "BoundaryConsistency::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
     }
@@ -133,27 +116,11 @@ class BoundaryConsistency final : public ConsistencyModel {
 
  protected:
   at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const override {
-    const double sd = options_.sigma_data;
-    const auto shifted = t - options_.epsilon;
-    const auto c_skip = (sd * sd) / (shifted.square() + sd * sd);
-    const auto c_out = shifted * sd * (t.square() + sd * sd).rsqrt();
-    const auto c_in = (t.square() + sd * sd).rsqrt();
-    const auto c_noise = detail::noise_input_vector(t.log() * noise_input_scale(), z.size(0));
-    return c_skip * z + c_out * network_->forward(c_in * z, c_noise, labels);
-  }
+                         const at::Tensor& labels) const override;
 
   // The same coefficients as numbers: three tensor operations around the network.
   at::Tensor evaluate_at(const at::Tensor& z, double t,
-                            const at::Tensor& labels) const override {
-    const double sd = options_.sigma_data;
-    const double shifted = t - options_.epsilon;
-    const double c_skip = (sd * sd) / (shifted * shifted + sd * sd);
-    const double c_out = shifted * sd / std::sqrt(t * t + sd * sd);
-    const double c_in = 1.0 / std::sqrt(t * t + sd * sd);
-    const double c_noise = std::log(t) * noise_input_scale();
-    return at::add(z * c_skip, network_->forward_at(z * c_in, c_noise, labels), c_out);
-  }
+                            const at::Tensor& labels) const override;
 
  private:
   double noise_input_scale() const {

@@ -38,7 +38,7 @@ inline std::filesystem::path model_directory() {
 /// model_directory() / file, checked to exist.
 inline std::filesystem::path shipped_model_path(const std::string& file) {
   const auto path = model_directory() / file;
-  detail::require(std::filesystem::is_regular_file(path),
+  require(std::filesystem::is_regular_file(path),
                   "shipped model {} not found (looked in {}; set MAPINVERSE_MODELS to the "
                   "folder that holds it)",
                   file, model_directory().string());

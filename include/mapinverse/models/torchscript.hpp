@@ -10,7 +10,7 @@
 // serves either as a raw network F, to be preconditioned by EdmDenoiser or
 // BoundaryConsistency (then `sigma` receives c_noise: ln(sigma)/4, or 250 ln(t) for
 // OpenAI's consistency models), or as a ready denoiser D(x, sigma) or consistency
-// function C(x, t). `tools/wrap_torchscript.py` produces such files from PyTorch modules.
+// function C(x, t). `scripts/wrap_torchscript.py` produces such files from PyTorch modules.
 
 #include <cmath>
 #include <filesystem>
@@ -97,7 +97,7 @@ class TorchScriptConsistency final : public ConsistencyModel {
  public:
   TorchScriptConsistency(TorchScriptModule module, double epsilon)
       : module_(std::move(module)), epsilon_(epsilon) {
-    detail::require(std::isfinite(epsilon) && epsilon > 0.0,
+    require(std::isfinite(epsilon) && epsilon > 0.0,
                     "TorchScriptConsistency: epsilon = {}. Violated constraint: epsilon > 0",
                     epsilon);
   }
@@ -139,7 +139,7 @@ struct TorchScriptOptions {
 /// Loads a TorchScript file as a Denoiser.
 inline std::shared_ptr<const Denoiser> load_torchscript_denoiser(
     const std::filesystem::path& path, const TorchScriptOptions& options) {
-  detail::require(options.form != TorchScriptForm::kOpenAiNetwork,
+  require(options.form != TorchScriptForm::kOpenAiNetwork,
                   "load_torchscript_denoiser({}): the OpenAI time input (250 ln t) belongs to "
                   "consistency models; use kEdmNetwork or kReady",
                   path.string());

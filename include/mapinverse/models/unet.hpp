@@ -43,12 +43,16 @@ class UNetResidualBlockImpl : public torch::nn::Module {
   /// x: [B, in, H, W]; embedding: [B or 1, embedding_dim] (already passed through SiLU).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& embedding);
 
-  /// The same for an embedding shared by the whole batch, given as conv1_bias(embedding);
+  /// The same for an embedding shared by the whole batch, given as conv1_bias(embedding):
+  /// the per-channel shift is folded into the first convolution's bias, which saves a
+  /// pass over the feature map.
+  torch::Tensor forward_with_bias(const torch::Tensor& x, const torch::Tensor& conv1_bias);
+
+  /// conv1's bias plus the shift of a [1, embedding_dim] embedding: [out_channels].
+  torch::Tensor conv1_bias(const torch::Tensor& embedding);
 
   /// The tensors conv1_bias() reads, for detecting changed weights.
-  std::vector<torch::Tensor> embedding_weights() const {
-    return {embedding_->weight, embedding_->bias, conv1_->bias};
-  }
+  std::vector<torch::Tensor> embedding_weights() const;
 
  private:
   torch::Tensor finish(const torch::Tensor& x, const torch::Tensor& h);
@@ -162,14 +166,10 @@ class UNetNetwork final : public Network {
   explicit UNetNetwork(UNet unet) : unet_(std::move(unet)) {}
 
   torch::Tensor forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
-                        const torch::Tensor& labels) const override {
-    return unet_->forward(x_in, noise_input, labels);
-  }
+                        const torch::Tensor& labels) const override;
 
   torch::Tensor forward_at(const torch::Tensor& x_in, double noise_input,
-                           const torch::Tensor& labels) const override {
-    return unet_->forward_at(x_in, noise_input, labels);
-  }
+                           const torch::Tensor& labels) const override;
 
   const UNet& module() const { return unet_; }
 

@@ -22,7 +22,7 @@ class AveragePool : public LinearOperator {
     int64_t factor = 2;
 
     void validate() const {
-      detail::require(factor >= 1,
+      require(factor >= 1,
                       "AveragePool::Options::factor = {}. Violated constraint: factor >= 1",
                       factor);
     }
@@ -32,36 +32,20 @@ class AveragePool : public LinearOperator {
 
   at::Tensor apply(const at::Tensor& x) const override {
     constexpr const char* where = "AveragePool::apply()";
-    detail::check_floating(x, where, "x");
+    check_floating(x, where, "x");
     const int64_t k = options_.factor;
-    detail::require(x.dim() == 4 && x.size(2) % k == 0 && x.size(3) % k == 0,
+    require(x.dim() == 4 && x.size(2) % k == 0 && x.size(3) % k == 0,
                     "{}: expected x of shape [B,C,H,W] with H and W divisible by the factor {}, "
                     "got {}",
                     where, k, shape_string(x));
     return x.reshape({x.size(0), x.size(1), x.size(2) / k, k, x.size(3) / k, k}).mean({3, 5});
   }
 
-  at::Tensor adjoint(const at::Tensor& y) const override {
-    check_measurement(y, "AveragePool::adjoint()", "y");
-    const int64_t k = options_.factor;
-    const auto shape = y.sizes();
-    return (y / static_cast<double>(k * k))
-        .reshape({shape[0], shape[1], shape[2], 1, shape[3], 1})
-        .expand({shape[0], shape[1], shape[2], k, shape[3], k})
-        .reshape({shape[0], shape[1], shape[2] * k, shape[3] * k});
-  }
+  at::Tensor adjoint(const at::Tensor& y) const override;
 
-  at::Tensor gram(const at::Tensor& y) const override {
-    check_measurement(y, "AveragePool::gram()", "y");
-    return y / static_cast<double>(options_.factor * options_.factor);
-  }
+  at::Tensor gram(const at::Tensor& y) const override;
 
-  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override {
-    constexpr const char* where = "AveragePool::solve_gram()";
-    check_gram_coefficients(a, b, where);
-    check_measurement(r, where, "r");
-    return r / (a + b / static_cast<double>(options_.factor * options_.factor));
-  }
+  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override;
 
   std::string name() const override { return "AveragePool"; }
 
@@ -70,8 +54,8 @@ class AveragePool : public LinearOperator {
 
  private:
   static void check_measurement(const at::Tensor& y, const char* where, const char* name) {
-    detail::check_floating(y, where, name);
-    detail::require(y.dim() == 4, "{}: expected {} of shape [B,C,h,w], got {}", where, name,
+    check_floating(y, where, name);
+    require(y.dim() == 4, "{}: expected {} of shape [B,C,h,w], got {}", where, name,
                     shape_string(y));
   }
 

@@ -8,10 +8,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <ATen/ops/cholesky_solve.h>
-#include <ATen/ops/eye.h>
-#include <ATen/ops/linalg_cholesky_ex.h>
-#include <ATen/ops/matmul.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -35,7 +31,7 @@ class DenseMatrix : public LinearOperator {
 
     void validate() const {
       for (const auto size : input_shape) {
-        detail::require(size >= 1,
+        require(size >= 1,
                         "DenseMatrix::Options::input_shape = [{}]. Violated constraint: every "
                         "size >= 1",
                         fmt::join(input_shape, ","));
@@ -48,44 +44,15 @@ class DenseMatrix : public LinearOperator {
   DenseMatrix(const at::Tensor& matrix, const Options& options)
       : matrix_(checked_matrix(matrix)), input_shape_(checked_input_shape(options, matrix_)) {}
 
-  at::Tensor apply(const at::Tensor& x) const override {
-    constexpr const char* where = "DenseMatrix::apply()";
-    detail::check_floating(x, where, "x");
-    detail::require(x.dim() >= 2 && x.numel() == x.size(0) * cols(),
-                    "{}: expected x of shape [B,{}] (or [B,...] with {} entries per sample), "
-                    "got {}",
-                    where, fmt::join(input_shape_, ","), cols(), shape_string(x));
-    return at::matmul(x.reshape({x.size(0), cols()}), placed(x).t());
-  }
+  at::Tensor apply(const at::Tensor& x) const override;
 
-  at::Tensor adjoint(const at::Tensor& y) const override {
-    check_measurement(y, "DenseMatrix::adjoint()", "y");
-    std::vector<int64_t> shape{y.size(0)};
-    shape.insert(shape.end(), input_shape_.begin(), input_shape_.end());
-    return at::matmul(y, placed(y)).reshape(shape);
-  }
+  at::Tensor adjoint(const at::Tensor& y) const override;
 
-  at::Tensor gram(const at::Tensor& y) const override {
-    check_measurement(y, "DenseMatrix::gram()", "y");
-    const auto matrix = placed(y);
-    return at::matmul(at::matmul(y, matrix), matrix.t());
-  }
+  at::Tensor gram(const at::Tensor& y) const override;
 
   /// Closed form by a Cholesky factorisation of a I + b H H^T. With a == 0 this
   /// needs H of full row rank; otherwise std::invalid_argument.
-  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override {
-    constexpr const char* where = "DenseMatrix::solve_gram()";
-    check_gram_coefficients(a, b, where);
-    check_measurement(r, where, "r");
-    const auto matrix = placed(r);
-    const auto system = a * at::eye(rows(), r.options()) + b * at::matmul(matrix, matrix.t());
-    const auto [factor, info] = at::linalg_cholesky_ex(system);
-    detail::require(info.item<int64_t>() == 0,
-                    "{}: a I + b H H^T is not positive definite for a = {}, b = {} (H has rank "
-                    "< {} rows); use a > 0",
-                    where, a, b, rows());
-    return at::cholesky_solve(r.t(), factor).t();
-  }
+  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override;
 
   std::string name() const override { return "DenseMatrix"; }
 
@@ -98,11 +65,11 @@ class DenseMatrix : public LinearOperator {
  private:
   static at::Tensor checked_matrix(const at::Tensor& matrix) {
     constexpr const char* where = "DenseMatrix::DenseMatrix()";
-    detail::check_floating(matrix, where, "matrix");
-    detail::require(matrix.dim() == 2 && matrix.size(0) >= 1 && matrix.size(1) >= 1,
+    check_floating(matrix, where, "matrix");
+    require(matrix.dim() == 2 && matrix.size(0) >= 1 && matrix.size(1) >= 1,
                     "{}: expected matrix of shape [m,n] with m, n >= 1, got {}", where,
                     shape_string(matrix));
-    detail::check_finite(matrix, where, "matrix");
+    check_finite(matrix, where, "matrix");
     return matrix.detach().clone().contiguous();
   }
 
@@ -112,7 +79,7 @@ class DenseMatrix : public LinearOperator {
     if (options.input_shape.empty()) return {matrix.size(1)};
     const int64_t product = std::accumulate(options.input_shape.begin(), options.input_shape.end(),
                                             int64_t{1}, std::multiplies<>());
-    detail::require(product == matrix.size(1),
+    require(product == matrix.size(1),
                     "DenseMatrix::Options::input_shape = [{}]. Violated constraint: its product "
                     "{} equals the number of columns {}",
                     fmt::join(options.input_shape, ","), product, matrix.size(1));
@@ -120,8 +87,8 @@ class DenseMatrix : public LinearOperator {
   }
 
   void check_measurement(const at::Tensor& y, const char* where, const char* name) const {
-    detail::check_floating(y, where, name);
-    detail::require(y.dim() == 2 && y.size(1) == rows(), "{}: expected {} of shape [B,{}], got {}",
+    check_floating(y, where, name);
+    require(y.dim() == 2 && y.size(1) == rows(), "{}: expected {} of shape [B,{}], got {}",
                     where, name, rows(), shape_string(y));
   }
 

@@ -6,9 +6,9 @@
 
 #include <memory>
 
+#include <ATen/ops/from_blob.h>
 #include <Eigen/Dense>
 
-#include <ATen/ops/from_blob.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/operators/dense_matrix.hpp"

@@ -28,26 +28,15 @@ class Inpainting : public LinearOperator {
   /// as float32 and moved to the input's device and dtype on use.
   explicit Inpainting(const at::Tensor& mask) : mask_(checked_mask(mask)) {}
 
-  at::Tensor apply(const at::Tensor& x) const override {
-    return x * placed_mask(x, "apply()", "x");
-  }
+  at::Tensor apply(const at::Tensor& x) const override;
 
-  at::Tensor adjoint(const at::Tensor& y) const override {
-    return y * placed_mask(y, "adjoint()", "y");
-  }
+  at::Tensor adjoint(const at::Tensor& y) const override;
 
-  at::Tensor gram(const at::Tensor& y) const override {
-    return y * placed_mask(y, "gram()", "y");
-  }
+  at::Tensor gram(const at::Tensor& y) const override;
 
   /// Closed form: r / (a + b) at observed pixels and r / a at missing ones, where r
   /// is 0 when a == 0 (r has no component outside range(H)).
-  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override {
-    check_gram_coefficients(a, b, "Inpainting::solve_gram()");
-    const auto mask = placed_mask(r, "solve_gram()", "r");
-    const double missing_scale = a > 0.0 ? 1.0 / a : 0.0;
-    return r * (mask * (1.0 / (a + b)) + (1.0 - mask) * missing_scale);
-  }
+  at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override;
 
   std::string name() const override { return "Inpainting"; }
 
@@ -63,51 +52,19 @@ class Inpainting : public LinearOperator {
   }
 
  private:
-  static at::Tensor checked_mask(const at::Tensor& mask) {
-    constexpr const char* where = "Inpainting::Inpainting()";
-    detail::check_defined(mask, where, "mask");
-    detail::require(mask.dim() == 2 || (mask.dim() == 4 && mask.size(1) == 1),
-                    "{}: expected mask of shape [H,W], [1,1,H,W] or [B,1,H,W], got {}", where,
-                    shape_string(mask));
-    auto values = mask.detach().to(at::kFloat);
-    if (values.dim() == 2) values = values.reshape({1, 1, values.size(0), values.size(1)});
-    detail::require(values.numel() > 0, "{}: expected a non-empty mask, got {}", where,
-                    shape_string(mask));
-    const auto not_binary = (values != 0) & (values != 1);
-    if (not_binary.any().item<bool>()) {
-      const auto first = not_binary.nonzero()[0].to(at::kCPU);
-      const auto index = std::vector<int64_t>(first.data_ptr<int64_t>(),
-                                              first.data_ptr<int64_t>() + first.numel());
-      throw std::invalid_argument(fmt::format(
-          "{}: expected a binary mask (values 0 or 1), got {} non-binary values, the first "
-          "{} at [{}]",
-          where, not_binary.sum().item<int64_t>(),
-          values[index[0]][index[1]][index[2]][index[3]].item<double>(),
-          fmt::join(index, ",")));
-    }
-    const auto empty = values.sum({1, 2, 3}).eq(0).to(at::kCPU);
-    for (int64_t sample = 0; sample < empty.size(0); ++sample) {
-      if (!empty[sample].item<bool>()) continue;
-      throw std::invalid_argument(
-          values.size(0) == 1
-              ? fmt::format("{}: the mask observes no pixel (all zeros)", where)
-              : fmt::format("{}: the mask of sample {} observes no pixel (all zeros)", where,
-                            sample));
-    }
-    return values.contiguous();
-  }
+  static at::Tensor checked_mask(const at::Tensor& mask);
 
   /// The mask on `tensor`'s device and dtype, after checking that `tensor` is
   /// [B,C,H,W] with the mask's H, W and a compatible batch size.
   at::Tensor placed_mask(const at::Tensor& tensor, const char* method,
                             const char* name) const {
     const auto where = fmt::format("Inpainting::{}", method);
-    detail::check_floating(tensor, where.c_str(), name);
+    check_floating(tensor, where.c_str(), name);
     const int64_t mask_batch = mask_.size(0);
     const bool matches = tensor.dim() == 4 && tensor.size(2) == height() &&
                          tensor.size(3) == width() &&
                          (mask_batch == 1 || tensor.size(0) == mask_batch);
-    detail::require(matches, "{}: expected {} of shape [{},C,{},{}], got {}", where, name,
+    require(matches, "{}: expected {} of shape [{},C,{},{}], got {}", where, name,
                     mask_batch == 1 ? std::string("B") : std::to_string(mask_batch), height(),
                     width(), shape_string(tensor));
     return cache_.get({tensor.device(), tensor.scalar_type(), {}},

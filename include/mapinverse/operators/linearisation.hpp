@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <ATen/ops/zeros_like.h>
 
 #include "mapinverse/core/autograd.hpp"
 #include "mapinverse/core/tensor.hpp"
@@ -34,9 +33,9 @@ class LinearisedOperator : public LinearOperator {
                      const ConjugateGradientOptions& cg_options = ConjugateGradientOptions{})
       : LinearOperator(cg_options), op_(std::move(op)) {
     constexpr const char* where = "LinearisedOperator::LinearisedOperator()";
-    detail::require(op_ != nullptr, "{}: expected a non-null operator", where);
-    detail::check_floating(x0, where, "x0");
-    detail::require(x0.dim() >= 1, "{}: expected x0 of shape [B,...], got {}", where,
+    require(op_ != nullptr, "{}: expected a non-null operator", where);
+    check_floating(x0, where, "x0");
+    require(x0.dim() >= 1, "{}: expected x0 of shape [B,...], got {}", where,
                     shape_string(x0));
     c10::InferenceMode inference_off(false);
     at::NoGradGuard no_grad;
@@ -44,36 +43,9 @@ class LinearisedOperator : public LinearOperator {
     offset_ = op_->apply(point_).detach();
   }
 
-  at::Tensor apply(const at::Tensor& v) const override {
-    const auto where = name() + "::apply()";
-    check_argument(v, point_, where, "v");
-    const bool differentiable = at::GradMode::is_enabled() && v.requires_grad();
-    c10::InferenceMode inference_off(false);
-    at::AutoGradMode grad_on(true);
-    const auto [input, output] = evaluate(v);
-    if (!output.requires_grad()) return at::zeros_like(output);
-    const auto dummy = at::zeros_like(output).requires_grad_(true);
-    const auto transposed = vector_jacobian_product(output, input, dummy, {true, true, true});
-    if (!transposed.defined() || !transposed.requires_grad()) return at::zeros_like(output);
-    const auto product = vector_jacobian_product(transposed, dummy, detail::autograd_ready(v),
-                                                 {differentiable, differentiable, true});
-    if (!product.defined()) return at::zeros_like(output);
-    return differentiable ? product : product.detach();
-  }
+  at::Tensor apply(const at::Tensor& v) const override;
 
-  at::Tensor adjoint(const at::Tensor& u) const override {
-    const auto where = name() + "::adjoint()";
-    check_argument(u, offset_, where, "u");
-    const bool differentiable = at::GradMode::is_enabled() && u.requires_grad();
-    c10::InferenceMode inference_off(false);
-    at::AutoGradMode grad_on(true);
-    const auto [input, output] = evaluate(u);
-    if (!output.requires_grad()) return at::zeros_like(input).detach();
-    const auto product = vector_jacobian_product(output, input, detail::autograd_ready(u),
-                                                 {differentiable, differentiable, true});
-    if (!product.defined()) return at::zeros_like(input).detach();
-    return differentiable ? product : product.detach();
-  }
+  at::Tensor adjoint(const at::Tensor& u) const override;
 
   std::string name() const override { return fmt::format("Linearised({})", op_->name()); }
 
@@ -86,8 +58,8 @@ class LinearisedOperator : public LinearOperator {
  private:
   static void check_argument(const at::Tensor& argument, const at::Tensor& reference,
                              const std::string& where, const char* name) {
-    detail::check_floating(argument, where.c_str(), name);
-    detail::require(argument.sizes() == reference.sizes(), "{}: expected {} of shape {}, got {}",
+    check_floating(argument, where.c_str(), name);
+    require(argument.sizes() == reference.sizes(), "{}: expected {} of shape {}, got {}",
                     where, name, shape_string(reference), shape_string(argument));
   }
 

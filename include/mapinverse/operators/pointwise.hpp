@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include <ATen/ops/tanh.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -27,23 +26,20 @@ class PointwiseNonlinear : public ForwardOperator {
   /// name() ("PointwiseNonlinear(label)").
   PointwiseNonlinear(Function function, std::string label)
       : function_(std::move(function)), label_(std::move(label)) {
-    detail::require(static_cast<bool>(function_),
+    require(static_cast<bool>(function_),
                     "PointwiseNonlinear::PointwiseNonlinear(): expected a callable function for "
                     "'{}', got an empty one",
                     label_);
   }
 
   /// y = tanh(x).
-  static std::shared_ptr<const PointwiseNonlinear> tanh() {
-    return std::make_shared<const PointwiseNonlinear>(
-        [](const at::Tensor& x) { return at::tanh(x); }, "tanh");
-  }
+  static std::shared_ptr<const PointwiseNonlinear> tanh();
 
   at::Tensor apply(const at::Tensor& x) const override {
     const auto where = name() + "::apply()";
-    detail::check_floating(x, where.c_str(), "x");
+    check_floating(x, where.c_str(), "x");
     auto y = function_(x);
-    detail::require(y.defined() && y.sizes() == x.sizes(),
+    require(y.defined() && y.sizes() == x.sizes(),
                     "{}: expected the function to return the shape of x {}, got {}", where,
                     shape_string(x), shape_string(y));
     return y;

@@ -6,7 +6,6 @@
 #include <string>
 
 #include "mapinverse/core/error.hpp"
-#include <ATen/ops/zeros_like.h>
 
 #include "mapinverse/optimizers/optimizer.hpp"
 
@@ -25,11 +24,11 @@ class Adam final : public Optimizer {
     double epsilon = 1e-8;
 
     void validate() const {
-      detail::require(std::isfinite(beta1) && beta1 >= 0.0 && beta1 < 1.0,
+      require(std::isfinite(beta1) && beta1 >= 0.0 && beta1 < 1.0,
                       "Adam::Options::beta1 = {}. Violated constraint: 0 <= beta1 < 1", beta1);
-      detail::require(std::isfinite(beta2) && beta2 >= 0.0 && beta2 < 1.0,
+      require(std::isfinite(beta2) && beta2 >= 0.0 && beta2 < 1.0,
                       "Adam::Options::beta2 = {}. Violated constraint: 0 <= beta2 < 1", beta2);
-      detail::require(std::isfinite(epsilon) && epsilon > 0.0,
+      require(std::isfinite(epsilon) && epsilon > 0.0,
                       "Adam::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
     }
   };
@@ -48,20 +47,7 @@ class Adam final : public Optimizer {
    public:
     explicit State(const Options& options) : options_(options) {}
     at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
-                       double learning_rate) override {
-      if (!first_moment_.defined()) {
-        first_moment_ = at::zeros_like(gradient);
-        second_moment_ = at::zeros_like(gradient);
-      }
-      ++count_;
-      first_moment_ = options_.beta1 * first_moment_ + (1.0 - options_.beta1) * gradient;
-      second_moment_ =
-          options_.beta2 * second_moment_ + (1.0 - options_.beta2) * gradient * gradient;
-      const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(count_));
-      const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(count_));
-      const auto denominator = (second_moment_ / correction2).sqrt() + options_.epsilon;
-      return z + (learning_rate / correction1) * first_moment_ / denominator;
-    }
+                       double learning_rate) override;
 
    private:
     Options options_;

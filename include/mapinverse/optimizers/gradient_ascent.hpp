@@ -17,9 +17,7 @@ class GradientAscent final : public Optimizer {
   class State final : public OptimizerState {
    public:
     at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
-                       double learning_rate) override {
-      return z + learning_rate * gradient;
-    }
+                       double learning_rate) override;
   };
 };
 

@@ -21,7 +21,7 @@ class Momentum final : public Optimizer {
     bool nesterov = false;
 
     void validate() const {
-      detail::require(std::isfinite(momentum) && momentum >= 0.0 && momentum < 1.0,
+      require(std::isfinite(momentum) && momentum >= 0.0 && momentum < 1.0,
                       "Momentum::Options::momentum = {}. Violated constraint: 0 <= momentum < 1",
                       momentum);
     }
@@ -41,11 +41,7 @@ class Momentum final : public Optimizer {
    public:
     explicit State(const Options& options) : options_(options) {}
     at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
-                       double learning_rate) override {
-      velocity_ = velocity_.defined() ? options_.momentum * velocity_ + gradient : gradient;
-      const auto direction = options_.nesterov ? gradient + options_.momentum * velocity_ : velocity_;
-      return z + learning_rate * direction;
-    }
+                       double learning_rate) override;
 
    private:
     Options options_;

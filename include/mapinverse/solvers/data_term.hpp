@@ -27,23 +27,8 @@ struct DataTerm {
 /// `with_fit = false` leaves residual_norm and objective undefined: the inner loops that
 /// only need the gradient skip their small reductions (at batch 1 each tensor operation
 /// costs about as much as it computes, so these add up to a few percent of a solve).
-inline DataTerm data_term(const Problem& problem, const at::Tensor& x_hat, double a, double b,
-                          bool with_fit = true) {
-  at::NoGradGuard no_grad;
-  const auto estimate = x_hat.detach();
-  const auto& op = problem.forward_operator;
-  const auto residual = problem.measurement - op->apply(estimate);
-  std::shared_ptr<const LinearOperator> linear =
-      op->is_linear() ? std::static_pointer_cast<const LinearOperator>(op)
-                      : std::make_shared<LinearisedOperator>(op, estimate);
-  const auto weighted = linear->solve_gram(residual, a, b);
-  DataTerm term;
-  term.gradient = linear->adjoint(weighted).detach();
-  if (!with_fit) return term;
-  term.residual_norm = residual.reshape({residual.size(0), -1}).norm(2, 1);
-  term.objective = -0.5 * batched_dot(residual, weighted);
-  return term;
-}
+DataTerm data_term(const Problem& problem, const at::Tensor& x_hat, double a, double b,
+                          bool with_fit = true);
 
 /// Batch mean of a per-sample quantity, as a double (for histories and callbacks).
 inline double batch_mean(const at::Tensor& values) {

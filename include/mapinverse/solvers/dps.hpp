@@ -31,7 +31,7 @@ class Dps final : public Solver {
 
     void validate() const {
       schedule.validate("Dps::Options::schedule");
-      detail::require(std::isfinite(zeta) && zeta >= 0.0,
+      require(std::isfinite(zeta) && zeta >= 0.0,
                       "Dps::Options::zeta = {}. Violated constraint: zeta >= 0", zeta);
       step.validate("Dps::Options::step");
     }
@@ -41,40 +41,14 @@ class Dps final : public Solver {
   Dps(PriorModels models, Options options)
       : models_(std::move(models)), options_(std::move(options)) {
     options_.validate();
-    detail::require(models_.denoiser != nullptr, "Dps: needs PriorModels::denoiser");
+    require(models_.denoiser != nullptr, "Dps: needs PriorModels::denoiser");
   }
 
   std::string name() const override { return "DPS"; }
   const Options& options() const { return options_; }
 
   Summary solve(const Problem& problem,
-                const std::vector<IterationCallback>& callbacks = {}) const override {
-    problem.validate();
-    detail::SolveRecorder recorder(name(), callbacks, options_.schedule.num_steps);
-    auto noise = detail::noise_source(problem);
-    const auto& schedule = *models_.denoiser->schedule();
-    const auto times = options_.schedule.times();
-    const double sigma_floor = schedule.sigma(times.back());
-    auto x = detail::initial_noise(problem, schedule.sigma(times.front()), at::Tensor(),
-                                   noise);
-    for (size_t i = 0; i + 1 < times.size(); ++i) {
-      const double sigma_t = schedule.sigma(times[i]);
-      // With a = 1, b = 0 the guidance is (dx_hat/dx_t)^T A'^T (y - A(x_hat)) =
-      // -1/2 grad_{x_t} ||y - A(x_hat)||^2.
-      const auto guided =
-          detail::guided_estimate(*models_.denoiser, problem, x, sigma_t, 1.0, 0.0, recorder);
-      const auto step_size = 2.0 * options_.zeta / guided.data.residual_norm.clamp_min(1e-12);
-      x = reverse_step(x, guided.estimate, sigma_t, schedule.sigma(times[i + 1]), sigma_floor,
-                       options_.step, noise) +
-          detail::per_sample_scalar(step_size, x) * guided.guidance;
-      recorder.check_finite(x, "the iterate x_t", recorder.current_step(), sigma_t);
-      if (!recorder.end_step(times[i], sigma_t, detail::batch_mean(guided.data.residual_norm),
-                             detail::batch_mean(guided.data.objective))) {
-        break;
-      }
-    }
-    return recorder.finish(x);
-  }
+                const std::vector<IterationCallback>& callbacks = {}) const override;
 
  private:
   PriorModels models_;

@@ -56,28 +56,24 @@ class MapGa final : public Solver {
     /// The ascent rule; null means GradientAscent (paper eq. 12). Its state is restarted
     /// at every time step, since renoising changes the objective.
     std::shared_ptr<const Optimizer> optimizer;
-    /// If defined ([B, ...] or [1, ...]), z starts at N(start_image, sigma(t_max)^2 I)
-    /// instead of N(0, sigma(t_max)^2 I): seed Table 2's oracle start (with t_max = 0.5)
-    /// or a warm start.
-    at::Tensor start_image;
 
     void validate() const {
-      detail::require(num_time_steps >= 1,
+      require(num_time_steps >= 1,
                       "MapGa::Options::num_time_steps = {}. Violated constraint: num_time_steps >= 1",
                       num_time_steps);
-      detail::require(num_iter >= 0,
+      require(num_iter >= 0,
                       "MapGa::Options::num_iter = {}. Violated constraint: num_iter >= 0", num_iter);
-      detail::require(std::isfinite(t_max) && t_max > 0.0,
+      require(std::isfinite(t_max) && t_max > 0.0,
                       "MapGa::Options::t_max = {}. Violated constraint: t_max > 0", t_max);
-      detail::require(std::isfinite(rho) && rho > 0.0,
+      require(std::isfinite(rho) && rho > 0.0,
                       "MapGa::Options::rho = {}. Violated constraint: rho > 0", rho);
       if (stop_sigma) {
-        detail::require(std::isfinite(*stop_sigma) && *stop_sigma > 0.0,
+        require(std::isfinite(*stop_sigma) && *stop_sigma > 0.0,
                         "MapGa::Options::stop_sigma = {}. Violated constraint: stop_sigma > 0",
                         *stop_sigma);
       }
       if (learning_rate) {
-        detail::require(std::isfinite(*learning_rate) && *learning_rate > 0.0,
+        require(std::isfinite(*learning_rate) && *learning_rate > 0.0,
                         "MapGa::Options::learning_rate = {}. Violated constraint: learning_rate > 0 "
                         "and finite",
                         *learning_rate);
@@ -90,19 +86,19 @@ class MapGa final : public Solver {
       : models_(std::move(models)), options_(std::move(options)) {
     options_.validate();
     if (options_.consistency_source == ConsistencySource::kDenoiser) {
-      detail::require(models_.denoiser != nullptr,
+      require(models_.denoiser != nullptr,
                       "MapGa: consistency_source = kDenoiser needs PriorModels::denoiser");
       consistency_ = std::make_shared<DenoiserAsConsistency>(models_.denoiser);
     } else {
-      detail::require(models_.consistency != nullptr,
+      require(models_.consistency != nullptr,
                       "MapGa: consistency_source = kConsistencyModel needs PriorModels::consistency");
       consistency_ = models_.consistency;
     }
-    detail::require(!options_.use_prior || models_.denoiser != nullptr,
+    require(!options_.use_prior || models_.denoiser != nullptr,
                     "MapGa: use_prior = true needs PriorModels::denoiser");
     if (!options_.optimizer) options_.optimizer = std::make_shared<GradientAscent>();
     const double floor = stop_sigma();
-    detail::require(consistency_->schedule()->sigma(options_.t_max) > floor,
+    require(consistency_->schedule()->sigma(options_.t_max) > floor,
                     "MapGa::Options::t_max = {}: sigma(t_max) must exceed the final noise level {}",
                     options_.t_max, floor);
   }
@@ -137,68 +133,17 @@ class MapGa final : public Solver {
     return recorder.finish(run(problem, recorder, noise));
   }
 
-  /// The algorithm on a validated problem, recording into `recorder`: returns the
-  /// final clean estimate C(z, tau_1) (= z after the last renoise to sigma(tau_0)).
-  at::Tensor run(const Problem& problem, detail::SolveRecorder& recorder,
-                    NoiseSource& noise) const {
-    const auto& schedule = *consistency_->schedule();
-    const auto times = time_steps();
-    const double sigma_floor = schedule.sigma(times.back());
-    const double sigma_eps = schedule.sigma(consistency_->epsilon());
-    const double variance_y = problem.sigma_y * problem.sigma_y;
-    const double learning_rate = options_.learning_rate.value_or(variance_y + sigma_eps * sigma_eps);
-    auto z = detail::initial_noise(problem, schedule.sigma(times.front()), options_.start_image,
-                                   noise);
-
-    at::Tensor estimate;
-    for (size_t i = 0; i + 1 < times.size(); ++i) {
-      const double t = times[i];
-      const double sigma_t = schedule.sigma(t);
-      z = ascend(problem, z, t, learning_rate, sigma_eps, recorder);
-      estimate = evaluate_without_grad(z, t, problem.labels);
-      recorder.count_forwards(consistency_->network_calls_per_evaluation());
-      recorder.check_finite(estimate, "the estimate C(z, t)", recorder.current_step(), sigma_t);
-      const double sigma_next = schedule.sigma(times[i + 1]);
-      const double scale = std::sqrt(std::max(sigma_next * sigma_next - sigma_floor * sigma_floor, 0.0));
-      z = scale > 0.0 ? estimate + scale * noise.randn_like(estimate) : estimate;
-      const auto fit = detail::data_term(problem, estimate, variance_y, sigma_eps * sigma_eps);
-      if (!recorder.end_step(t, sigma_t, detail::batch_mean(fit.residual_norm),
-                             detail::batch_mean(fit.objective))) {
-        break;
-      }
-    }
-    return estimate;
-  }
-
  private:
+  friend class MapGaPgdm;  // runs MAP-GA as Algorithm 3's first phase
+
+  // The algorithm on a validated problem, recording into `recorder`: returns the final
+  // clean estimate C(z, tau_1) (= z after the last renoise to sigma(tau_0)).
+  at::Tensor run(const Problem& problem, detail::SolveRecorder& recorder,
+                 NoiseSource& noise) const;
+
   // num_iter ascent steps on z at time t (the inner loop of Alg. 2).
   at::Tensor ascend(const Problem& problem, at::Tensor z, double t, double learning_rate,
-                       double sigma_eps, detail::SolveRecorder& recorder) const {
-    const double variance_eps = sigma_eps * sigma_eps;
-    const double variance_y = problem.sigma_y * problem.sigma_y;
-    const int64_t calls = consistency_->network_calls_per_evaluation();
-    auto state = options_.optimizer->start();
-    for (int64_t j = 0; j < options_.num_iter; ++j) {
-      c10::InferenceMode inference_off(false);
-      at::AutoGradMode grad_on(true);
-      const auto input = z.detach().requires_grad_(true);
-      const auto estimate = consistency_->origin(input, t, problem.labels);
-      recorder.count_forwards(calls);
-      auto posterior_gradient =
-          detail::data_term(problem, estimate, variance_y, variance_eps, /*with_fit=*/false).gradient;
-      if (options_.use_prior) {
-        at::NoGradGuard no_grad;
-        const auto clean = estimate.detach();
-        const auto denoised = denoise_for_inference(clean, sigma_eps, problem.labels);
-        recorder.count_forwards(models_.denoiser->network_calls_per_evaluation());
-        posterior_gradient = posterior_gradient + (denoised - clean) / variance_eps;
-      }
-      const auto gradient = vector_jacobian_product(estimate, input, posterior_gradient);
-      recorder.count_vjps(calls);
-      z = state->step(z.detach(), gradient, learning_rate);
-    }
-    return z.detach();
-  }
+                       double sigma_eps, detail::SolveRecorder& recorder) const;
 
   // The prior's denoiser only ever gives a value: inference mode skips autograd's
   // bookkeeping altogether. Its output is an inference tensor, used here only as the

@@ -70,8 +70,8 @@ class MapGaPgdm final : public Solver {
   MapGaPgdm(PriorModels models, Options options)
       : models_(std::move(models)), options_(std::move(options)) {
     options_.validate();
-    detail::require(models_.denoiser != nullptr, "MapGaPgdm: needs PriorModels::denoiser");
-    detail::require(options_.consistency_source == ConsistencySource::kDenoiser ||
+    require(models_.denoiser != nullptr, "MapGaPgdm: needs PriorModels::denoiser");
+    require(options_.consistency_source == ConsistencySource::kDenoiser ||
                         models_.consistency != nullptr,
                     "MapGaPgdm: consistency_source = kConsistencyModel needs "
                     "PriorModels::consistency");
@@ -87,7 +87,7 @@ class MapGaPgdm final : public Solver {
                 const std::vector<IterationCallback>& callbacks = {}) const override {
     problem.validate();
     const auto& schedule = *models_.denoiser->schedule();
-    detail::require(problem.sigma_y > schedule.sigma(kEpsilon),
+    require(problem.sigma_y > schedule.sigma(kEpsilon),
                     "MapGaPgdm: Problem::sigma_y = {} must exceed sigma(epsilon) = {}; use MapGa "
                     "for noiseless problems",
                     problem.sigma_y, schedule.sigma(kEpsilon));

@@ -27,12 +27,10 @@ class Pgdm final : public Solver {
     /// sigma_d in r_t^2; PGDM's choice for data in [-1, 1] is 1.
     double sigma_d = 1.0;
     ReverseStepOptions step;
-    /// If defined, x starts at start_image + sigma(schedule.t_max) xi (a warm start, as in Alg. 3).
-    at::Tensor start_image;
 
     void validate() const {
       schedule.validate("Pgdm::Options::schedule");
-      detail::require(std::isfinite(sigma_d) && sigma_d > 0.0,
+      require(std::isfinite(sigma_d) && sigma_d > 0.0,
                       "Pgdm::Options::sigma_d = {}. Violated constraint: sigma_d > 0", sigma_d);
       step.validate("Pgdm::Options::step");
     }
@@ -42,7 +40,7 @@ class Pgdm final : public Solver {
   Pgdm(PriorModels models, Options options)
       : models_(std::move(models)), options_(std::move(options)) {
     options_.validate();
-    detail::require(models_.denoiser != nullptr, "Pgdm: needs PriorModels::denoiser");
+    require(models_.denoiser != nullptr, "Pgdm: needs PriorModels::denoiser");
   }
 
   std::string name() const override { return "PGDM"; }
@@ -54,38 +52,17 @@ class Pgdm final : public Solver {
     detail::SolveRecorder recorder(name(), callbacks, options_.schedule.num_steps);
     auto noise = detail::noise_source(problem);
     const auto& schedule = *models_.denoiser->schedule();
-    const auto x = detail::initial_noise(problem, schedule.sigma(options_.schedule.t_max),
-                                         options_.start_image, noise);
+    const auto x = detail::initial_noise(problem, schedule.sigma(options_.schedule.t_max), noise);
     return recorder.finish(run(problem, x, recorder, noise));
   }
 
-  /// The reverse diffusion from x at time schedule.t_max on a validated problem.
-  at::Tensor run(const Problem& problem, at::Tensor x, detail::SolveRecorder& recorder,
-                    NoiseSource& noise) const {
-    const auto& schedule = *models_.denoiser->schedule();
-    const auto times = options_.schedule.times();
-    const double sigma_floor = schedule.sigma(times.back());
-    const double variance_y = problem.sigma_y * problem.sigma_y;
-    const double variance_d = options_.sigma_d * options_.sigma_d;
-    for (size_t i = 0; i + 1 < times.size(); ++i) {
-      const double sigma_t = schedule.sigma(times[i]);
-      const double variance_t = sigma_t * sigma_t;
-      const double r_squared = variance_t * variance_d / (variance_t + variance_d);
-      const auto guided = detail::guided_estimate(*models_.denoiser, problem, x, sigma_t,
-                                                  variance_y, r_squared, recorder);
-      const auto conditional = guided.estimate + variance_t * guided.guidance;
-      x = reverse_step(x, conditional, sigma_t, schedule.sigma(times[i + 1]), sigma_floor,
-                       options_.step, noise);
-      recorder.check_finite(x, "the iterate x_t", recorder.current_step(), sigma_t);
-      if (!recorder.end_step(times[i], sigma_t, detail::batch_mean(guided.data.residual_norm),
-                             detail::batch_mean(guided.data.objective))) {
-        break;
-      }
-    }
-    return x;
-  }
-
  private:
+  friend class MapGaPgdm;  // runs PGDM from MAP-GA's estimate (Algorithm 3)
+
+  // The reverse diffusion from x at time schedule.t_max on a validated problem.
+  at::Tensor run(const Problem& problem, at::Tensor x, detail::SolveRecorder& recorder,
+                 NoiseSource& noise) const;
+
   PriorModels models_;
   Options options_;
 };

@@ -5,7 +5,6 @@
 #include <memory>
 #include <vector>
 
-#include <ATen/ops/zeros.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -34,6 +33,11 @@ struct Problem {
   /// sample_seeds[i] instead of `seed`: each result then depends only on its own seed,
   /// whatever else is in the batch.
   std::vector<uint64_t> sample_seeds;
+  /// If defined ([B, ...] or [1, ...], shaped like the unknowns), the reverse diffusion
+  /// of MAP-GA, PGDM and DPS starts at N(start_image, sigma(t_start)^2 I) instead of
+  /// N(0, sigma(t_start)^2 I): the seed's Table 2 oracle start (with MAP-GA's t_max =
+  /// 0.5) or a warm start from a cheaper estimate.
+  at::Tensor start_image;
 
   int64_t batch_size() const { return measurement.size(0); }
 
@@ -46,41 +50,7 @@ struct Problem {
 
   /// Checks the fields against each other, including that A maps an image batch to
   /// the measurement's shape (one forward call on zeros).
-  void validate() const {
-    detail::require(measurement.defined() && measurement.dim() >= 1,
-                    "Problem::measurement: expected a tensor of shape [B,...], got {}",
-                    shape_string(measurement));
-    detail::check_floating(measurement, "Problem::validate()", "measurement");
-    detail::require(measurement.size(0) >= 1,
-                    "Problem::measurement: expected a batch of at least one sample, got {}",
-                    shape_string(measurement));
-    detail::check_finite(measurement, "Problem::validate()", "measurement");
-    detail::require(forward_operator != nullptr,
-                    "Problem::forward_operator: expected an operator, got a null pointer");
-    detail::require(std::isfinite(sigma_y) && sigma_y >= 0.0,
-                    "Problem::sigma_y = {}. Violated constraint: sigma_y >= 0", sigma_y);
-    detail::require(!image_shape.empty(), "Problem::image_shape: expected e.g. {{1,28,28}}, got {{}}");
-    for (auto size : image_shape) {
-      detail::require(size >= 1, "Problem::image_shape = {}. Violated constraint: sizes >= 1",
-                      shape_string(image_shape));
-    }
-    detail::require(sample_seeds.empty() || static_cast<int64_t>(sample_seeds.size()) == batch_size(),
-                    "Problem::sample_seeds: expected one seed per sample ({}), got {}",
-                    batch_size(), sample_seeds.size());
-    if (labels.defined()) {
-      detail::require(labels.dim() == 1 && labels.size(0) == batch_size() &&
-                          labels.scalar_type() == at::kLong,
-                      "Problem::labels: expected int64 labels of shape [{}], got {} of dtype {}",
-                      batch_size(), shape_string(labels), c10::toString(labels.scalar_type()));
-    }
-    at::NoGradGuard no_grad;
-    const auto image = at::zeros(batch_shape(), measurement.options());
-    const auto predicted = forward_operator->apply(image);
-    detail::require(predicted.sizes() == measurement.sizes(),
-                    "Problem: {} maps images of shape {} to {}, but the measurement has shape {}",
-                    forward_operator->name(), shape_string(image), shape_string(predicted),
-                    shape_string(measurement));
-  }
+  void validate() const;
 };
 
 }  // namespace mapinverse

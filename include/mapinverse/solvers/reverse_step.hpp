@@ -34,13 +34,13 @@ struct ReverseSchedule {
 
   /// `owner` names the options struct in messages, e.g. "Pgdm::Options::schedule".
   void validate(const char* owner) const {
-    detail::require(num_steps >= 1, "{}.num_steps = {}. Violated constraint: num_steps >= 1",
+    require(num_steps >= 1, "{}.num_steps = {}. Violated constraint: num_steps >= 1",
                     owner, num_steps);
-    detail::require(std::isfinite(t_min) && t_min > 0.0,
+    require(std::isfinite(t_min) && t_min > 0.0,
                     "{}.t_min = {}. Violated constraint: t_min > 0", owner, t_min);
-    detail::require(std::isfinite(t_max) && t_max > t_min,
+    require(std::isfinite(t_max) && t_max > t_min,
                     "{}.t_max = {}. Violated constraint: t_max > t_min = {}", owner, t_max, t_min);
-    detail::require(std::isfinite(rho) && rho > 0.0, "{}.rho = {}. Violated constraint: rho > 0",
+    require(std::isfinite(rho) && rho > 0.0, "{}.rho = {}. Violated constraint: rho > 0",
                     owner, rho);
   }
 
@@ -56,25 +56,15 @@ struct ReverseStepOptions {
   double eta = 1.0;
 
   void validate(const char* owner) const {
-    detail::require(std::isfinite(eta) && eta >= 0.0 && eta <= 1.0,
+    require(std::isfinite(eta) && eta >= 0.0 && eta <= 1.0,
                     "{}::eta = {}. Violated constraint: 0 <= eta <= 1", owner, eta);
   }
 };
 
 /// One reverse step from sigma_t to sigma_s; `sigma_floor` is the noise level of the
 /// schedule's last point (tau_0), which the renoise update subtracts.
-inline at::Tensor reverse_step(const at::Tensor& x_t, const at::Tensor& x_hat,
+at::Tensor reverse_step(const at::Tensor& x_t, const at::Tensor& x_hat,
                                   double sigma_t, double sigma_s, double sigma_floor,
-                                  const ReverseStepOptions& options, NoiseSource& noise) {
-  if (options.update == ReverseUpdate::kRenoise) {
-    const double scale = std::sqrt(std::max(sigma_s * sigma_s - sigma_floor * sigma_floor, 0.0));
-    return scale > 0.0 ? x_hat + scale * noise.randn_like(x_hat) : x_hat;
-  }
-  const double ratio = sigma_s / sigma_t;
-  const double c = options.eta * sigma_s * std::sqrt(std::max(1.0 - ratio * ratio, 0.0));
-  const double keep = std::sqrt(std::max(sigma_s * sigma_s - c * c, 0.0)) / sigma_t;
-  auto x_s = x_hat + keep * (x_t - x_hat);
-  return c > 0.0 ? x_s + c * noise.randn_like(x_hat) : x_s;
-}
+                                  const ReverseStepOptions& options, NoiseSource& noise);
 
 }  // namespace mapinverse

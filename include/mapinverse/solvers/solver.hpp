@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include <ATen/ops/isfinite.h>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -51,12 +50,7 @@ inline NoiseSource noise_source(const Problem& problem) {
                                       : NoiseSource(problem.sample_seeds);
 }
 
-inline at::Tensor initial_noise(const Problem& problem, double sigma,
-                                   const at::Tensor& start_image, NoiseSource& noise) {
-  const auto options = problem.measurement.options();
-  auto x = sigma * noise.randn(problem.batch_shape(), options);
-  return start_image.defined() ? x + start_image.to(options) : x;
-}
+at::Tensor initial_noise(const Problem& problem, double sigma, NoiseSource& noise);
 
 /// Book-keeping shared by all solvers: NFE counts, history, callbacks, timing and the
 /// NaN/Inf guard. One recorder lives for one solve.
@@ -73,12 +67,7 @@ class SolveRecorder {
   void count_vjps(int64_t calls) { summary_.network_vjps += calls; }
 
   /// Throws NumericalError if `value` holds NaN or Inf.
-  void check_finite(const at::Tensor& value, const char* what, int64_t step, double sigma) const {
-    if (!at::isfinite(value).all().item<bool>()) {
-      throw NumericalError(fmt::format("{}: {} became NaN or infinite at step {} (sigma = {:.6g})",
-                                       summary_.solver_name, what, step, sigma));
-    }
-  }
+  void check_finite(const at::Tensor& value, const char* what, int64_t step, double sigma) const;
 
   /// Records the next outer step and runs the callbacks; returns false when a callback
   /// asks to stop.

@@ -24,8 +24,8 @@ struct SampleRequest {
   uint64_t seed = 0;
 
   std::vector<int64_t> batch_shape() const {
-    detail::require(count >= 1, "SampleRequest::count = {}. Violated constraint: count >= 1", count);
-    detail::require(!image_shape.empty(), "SampleRequest::image_shape: expected e.g. {{1,28,28}}");
+    require(count >= 1, "SampleRequest::count = {}. Violated constraint: count >= 1", count);
+    require(!image_shape.empty(), "SampleRequest::image_shape: expected e.g. {{1,28,28}}");
     std::vector<int64_t> shape{count};
     shape.insert(shape.end(), image_shape.begin(), image_shape.end());
     return shape;
@@ -44,7 +44,7 @@ class EdmHeunSampler {
       : EdmHeunSampler(std::move(denoiser), Options{}) {}
   EdmHeunSampler(std::shared_ptr<const Denoiser> denoiser, Options options)
       : denoiser_(std::move(denoiser)), options_(options) {
-    detail::require(denoiser_ != nullptr, "EdmHeunSampler: expected a denoiser, got a null pointer");
+    require(denoiser_ != nullptr, "EdmHeunSampler: expected a denoiser, got a null pointer");
     options_.validate();
   }
 
@@ -52,28 +52,10 @@ class EdmHeunSampler {
     return (2 * options_.num_steps - 1) * denoiser_->network_calls_per_evaluation();
   }
 
-  at::Tensor sample(const SampleRequest& request) const {
-    at::NoGradGuard no_grad;
-    auto generator = make_generator(request.seed);
-    const auto& schedule = *denoiser_->schedule();
-    auto sigmas = TimeSteps(options_).values();
-    for (auto& value : sigmas) value = schedule.sigma(value);
-    sigmas.push_back(0.0);
-    auto x = sigmas.front() * randn(request.batch_shape(), request.options, generator);
-    for (size_t i = 0; i + 1 < sigmas.size(); ++i) {
-      const double step = sigmas[i + 1] - sigmas[i];
-      const auto slope = drift(x, sigmas[i], request.labels);
-      auto next = x + step * slope;
-      if (sigmas[i + 1] > 0.0) next = x + 0.5 * step * (slope + drift(next, sigmas[i + 1], request.labels));
-      x = next;
-    }
-    return x;
-  }
+  at::Tensor sample(const SampleRequest& request) const;
 
  private:
-  at::Tensor drift(const at::Tensor& x, double sigma, const at::Tensor& labels) const {
-    return (x - denoiser_->denoise(x, sigma, labels)) / sigma;
-  }
+  at::Tensor drift(const at::Tensor& x, double sigma, const at::Tensor& labels) const;
 
   std::shared_ptr<const Denoiser> denoiser_;
   Options options_;
@@ -88,9 +70,9 @@ class ConsistencySampler {
     std::vector<double> times{kTimeMax};
 
     void validate() const {
-      detail::require(!times.empty(), "ConsistencySampler::Options::times: expected at least one time");
+      require(!times.empty(), "ConsistencySampler::Options::times: expected at least one time");
       for (size_t i = 0; i < times.size(); ++i) {
-        detail::require(std::isfinite(times[i]) && times[i] > 0.0 && (i == 0 || times[i] < times[i - 1]),
+        require(std::isfinite(times[i]) && times[i] > 0.0 && (i == 0 || times[i] < times[i - 1]),
                         "ConsistencySampler::Options::times[{}] = {}. Violated constraint: positive "
                         "and decreasing",
                         i, times[i]);
@@ -102,7 +84,7 @@ class ConsistencySampler {
       : ConsistencySampler(std::move(consistency), Options{}) {}
   ConsistencySampler(std::shared_ptr<const ConsistencyModel> consistency, Options options)
       : consistency_(std::move(consistency)), options_(std::move(options)) {
-    detail::require(consistency_ != nullptr,
+    require(consistency_ != nullptr,
                     "ConsistencySampler: expected a consistency model, got a null pointer");
     options_.validate();
   }
@@ -111,22 +93,7 @@ class ConsistencySampler {
     return static_cast<int64_t>(options_.times.size()) * consistency_->network_calls_per_evaluation();
   }
 
-  at::Tensor sample(const SampleRequest& request) const {
-    at::NoGradGuard no_grad;
-    auto generator = make_generator(request.seed);
-    const auto& schedule = *consistency_->schedule();
-    const double sigma_eps = schedule.sigma(consistency_->epsilon());
-    auto x = schedule.sigma(options_.times.front()) *
-             randn(request.batch_shape(), request.options, generator);
-    x = consistency_->origin(x, options_.times.front(), request.labels);
-    for (size_t i = 1; i < options_.times.size(); ++i) {
-      const double sigma = schedule.sigma(options_.times[i]);
-      const auto noisy = x + std::sqrt(std::max(sigma * sigma - sigma_eps * sigma_eps, 0.0)) *
-                                 randn_like(x, generator);
-      x = consistency_->origin(noisy, options_.times[i], request.labels);
-    }
-    return x;
-  }
+  at::Tensor sample(const SampleRequest& request) const;
 
  private:
   std::shared_ptr<const ConsistencyModel> consistency_;

@@ -33,7 +33,7 @@ int run_sample(const SampleArguments& arguments) {
   check_output_path(arguments.output, {arguments.prior.denoiser, arguments.prior.consistency,
                                        arguments.prior.mixture});
   const auto prior = load_prior(arguments.prior);
-  detail::require(!prior.image_shape.empty(),
+  require(!prior.image_shape.empty(),
                   "sample: the image shape of a TorchScript prior is unknown; restore with it "
                   "instead, or sample from --prior unet or mixture");
   SampleRequest request;
@@ -44,7 +44,7 @@ int run_sample(const SampleArguments& arguments) {
   torch::Tensor images;
   int64_t calls = 0;
   if (arguments.sampler == "exact") {
-    detail::require(prior.mixture != nullptr, "--sampler exact: needs --prior mixture");
+    require(prior.mixture != nullptr, "--sampler exact: needs --prior mixture");
     auto generator = make_generator(arguments.seed);
     images = prior.mixture->sample(arguments.count, generator);
   } else if (arguments.sampler == "consistency") {

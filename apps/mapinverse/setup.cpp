@@ -21,7 +21,7 @@ torch::Device choose_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   const bool cuda = torch::cuda::is_available();
   if (name == "cuda") {
-    detail::require(cuda, "--device cuda: this LibTorch has no CUDA device");
+    require(cuda, "--device cuda: this LibTorch has no CUDA device");
     return torch::kCUDA;
   }
   return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
@@ -51,7 +51,7 @@ TorchScriptForm torchscript_form(const std::string& name) {
 }
 
 Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Device& device) {
-  detail::require(!arguments.denoiser.empty() || !arguments.consistency.empty(),
+  require(!arguments.denoiser.empty() || !arguments.consistency.empty(),
                   "--prior torchscript: give --denoiser FILE and/or --consistency FILE");
   TorchScriptOptions options;
   options.form = torchscript_form(arguments.torchscript_form);
@@ -131,7 +131,7 @@ Prior load_prior(const PriorArguments& arguments) {
 void Prior::check_images(const torch::Tensor& images, const std::string& source) const {
   if (image_shape.empty()) return;
   const auto shape = images.sizes().slice(1);
-  detail::require(shape.vec() == image_shape,
+  require(shape.vec() == image_shape,
                   "{}: the prior models images of shape {} (channels, height, width), got {}",
                   source, shape_string(image_shape), shape_string(shape));
 }
@@ -164,22 +164,22 @@ torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width,
     } catch (const std::exception&) {
       end = 0;
     }
-    detail::require(end == value.size() && end > 0,
+    require(end == value.size() && end > 0,
                     "--mask {}: expected random:P with a number P in (0, 1]", text);
     return random_mask(height, width, probability, seed);
   }
   for (const auto kind : all_paper_masks()) {
     if (to_string(kind) == text) return paper_mask(kind, height, width);
   }
-  detail::require(std::filesystem::is_regular_file(text),
+  require(std::filesystem::is_regular_file(text),
                   "--mask {}: not a paper mask (box50, half, expand, box25, sr2x, alllines), "
                   "not random:P and no such file",
                   text);
   auto mask = read_mask_png(text);
-  detail::require(mask.size(2) == height && mask.size(3) == width,
+  require(mask.size(2) == height && mask.size(3) == width,
                   "--mask {}: the mask is {}x{}, the image {}x{}", text, mask.size(2),
                   mask.size(3), height, width);
-  detail::require(mask.sum().item<double>() > 0.0, "--mask {}: no pixel is observed", text);
+  require(mask.sum().item<double>() > 0.0, "--mask {}: no pixel is observed", text);
   return mask;
 }
 
@@ -189,7 +189,7 @@ std::shared_ptr<const ForwardOperator> make_operator(const OperatorArguments& ar
                                                      int64_t height, int64_t width,
                                                      uint64_t seed) {
   if (arguments.kind == "downsample") {
-    detail::require(height % arguments.factor == 0 && width % arguments.factor == 0,
+    require(height % arguments.factor == 0 && width % arguments.factor == 0,
                     "--factor {}: does not divide the image size {}x{}", arguments.factor,
                     height, width);
     AveragePool::Options options;
@@ -280,7 +280,7 @@ std::shared_ptr<const Solver> make_solver(const SolverArguments& arguments,
     options.schedule.num_steps = arguments.steps.value_or(100);
     return std::make_shared<Pgdm>(models, options);
   }
-  detail::require(name == "dps", "--solver {}: expected one of {}", name,
+  require(name == "dps", "--solver {}: expected one of {}", name,
                   fmt::join(solver_names(), ", "));
   Dps::Options options;
   options.schedule.num_steps = arguments.steps.value_or(1000);
@@ -311,7 +311,7 @@ torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
                                         const std::string& data_directory) {
   const auto test = read_fashion_mnist(data_directory, FashionMnistSplit::kTest);
   for (const auto index : indices) {
-    detail::require(index >= 0 && index < test.images.size(0),
+    require(index >= 0 && index < test.images.size(0),
                     "--fmnist-test {}: expected an index in [0, {})", index,
                     test.images.size(0));
   }
@@ -320,21 +320,21 @@ torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
 
 void check_output_path(const std::string& output, const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
-  detail::require(!output.empty(), "expected an output path, got an empty one");
+  require(!output.empty(), "expected an output path, got an empty one");
   for (const auto& input : inputs) {
     if (input.empty() || !fs::exists(input) || !fs::exists(output)) continue;
-    detail::require(!fs::equivalent(input, output),
+    require(!fs::equivalent(input, output),
                     "output {} is the input file {}: refusing to overwrite it", output, input);
   }
-  detail::require(!fs::is_directory(output), "output {} is a directory, expected a file path",
+  require(!fs::is_directory(output), "output {} is a directory, expected a file path",
                   output);
   auto folder = fs::path(output).parent_path();
   if (folder.empty()) folder = ".";
   std::error_code error;
   fs::create_directories(folder, error);
-  detail::require(fs::is_directory(folder), "output {}: cannot create the folder {}", output,
+  require(fs::is_directory(folder), "output {}: cannot create the folder {}", output,
                   folder.string());
-  detail::require(::access(folder.c_str(), W_OK) == 0, "output {}: the folder {} is not writable",
+  require(::access(folder.c_str(), W_OK) == 0, "output {}: the folder {} is not writable",
                   output, folder.string());
 }
 

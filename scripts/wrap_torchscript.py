@@ -22,7 +22,7 @@ What ``sigma`` means is decided when loading in C++ (``TorchScriptForm``):
 
 Example:
 
-    python3 tools/wrap_torchscript.py --factory my_models:load_edm --call x,sigma,class_labels \\
+    python3 scripts/wrap_torchscript.py --factory my_models:load_edm --call x,sigma,class_labels \\
         --shape 3,64,64 --num-classes 1000 --out edm_denoiser.pt
 """
 

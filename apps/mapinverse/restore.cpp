@@ -73,7 +73,7 @@ torch::Tensor load_images(const RestoreArguments& arguments) {
   if (!arguments.test_indices.empty()) {
     return fashion_mnist_test_images(arguments.test_indices, arguments.data);
   }
-  detail::require(!arguments.input.empty(), "restore: give --input FILE.png or --fmnist-test N");
+  require(!arguments.input.empty(), "restore: give --input FILE.png or --fmnist-test N");
   return (read_png(arguments.input) * 2.0 - 1.0).unsqueeze(0);
 }
 
@@ -142,10 +142,10 @@ BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
       if (entry.is_regular_file() && entry.path().extension() == ".png") files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    detail::require(!files.empty(), "--input-dir {}: no .png files in it", arguments.input_dir);
+    require(!files.empty(), "--input-dir {}: no .png files in it", arguments.input_dir);
     for (const auto& file : files) {
       images.push_back(read_png(file.string()) * 2.0 - 1.0);
-      detail::require(images.back().sizes() == images.front().sizes(),
+      require(images.back().sizes() == images.front().sizes(),
                       "--input-dir: {} is {}, but {} is {}: all images must have one size",
                       file.string(), shape_string(images.back()), files.front().string(),
                       shape_string(images.front()));
@@ -160,12 +160,12 @@ BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
     char colon = 0, rest = 0;
     const int fields = std::sscanf(arguments.test_range.c_str(), "%lld %c %lld %c", &first, &colon,
                                    &end, &rest);
-    detail::require(fields == 3 && colon == ':' && first >= 0 && end > first,
+    require(fields == 3 && colon == ':' && first >= 0 && end > first,
                     "--fmnist-range {}: expected FIRST:END with 0 <= FIRST < END",
                     arguments.test_range);
     for (long long i = first; i < end; ++i) indices.push_back(i);
   }
-  detail::require(!indices.empty(),
+  require(!indices.empty(),
                   "restore --output-dir: give --input-dir, --fmnist-range or --fmnist-test");
   inputs.images = fashion_mnist_test_images(indices, arguments.data);
   for (const auto index : indices) inputs.names.push_back(fmt::format("fmnist_test_{:05d}", index));
@@ -175,7 +175,7 @@ BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
 /// The output folder must be new (or empty): nothing the user has is overwritten.
 void check_output_folder(const std::string& folder) {
   namespace fs = std::filesystem;
-  detail::require(!fs::exists(folder) || (fs::is_directory(folder) && fs::is_empty(folder)),
+  require(!fs::exists(folder) || (fs::is_directory(folder) && fs::is_empty(folder)),
                   "--output-dir {}: exists and is not an empty folder; refusing to overwrite it "
                   "(remove it or name a new folder)",
                   folder);
@@ -184,7 +184,7 @@ void check_output_folder(const std::string& folder) {
   if (parent.empty()) parent = ".";
   std::error_code error;
   fs::create_directories(parent, error);
-  detail::require(fs::is_directory(parent) && ::access(parent.c_str(), W_OK) == 0,
+  require(fs::is_directory(parent) && ::access(parent.c_str(), W_OK) == 0,
                   "--output-dir {}: cannot write into the folder {}", folder, parent.string());
 }
 
@@ -192,9 +192,9 @@ int run_restore_batch(const RestoreArguments& arguments) {
   namespace fs = std::filesystem;
   const auto group = distributed::ProcessGroup::from_environment();
   if (group.is_root()) check_output_folder(arguments.output_dir);
-  detail::require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
+  require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
                   "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
-  detail::require(arguments.input.empty(), "--input is one image: use --input-dir for the batch form");
+  require(arguments.input.empty(), "--input is one image: use --input-dir for the batch form");
 
   const auto prior = load_prior(arguments.prior);
   const auto inputs = load_batch_inputs(arguments);
@@ -316,9 +316,9 @@ int run_restore_batch(const RestoreArguments& arguments) {
 
 int run_restore(const RestoreArguments& arguments) {
   if (!arguments.output_dir.empty()) return run_restore_batch(arguments);
-  detail::require(!arguments.output.empty(),
+  require(!arguments.output.empty(),
                   "--output is required (or --output-dir for the batch form)");
-  detail::require(arguments.input_dir.empty() && arguments.test_range.empty(),
+  require(arguments.input_dir.empty() && arguments.test_range.empty(),
                   "--input-dir and --fmnist-range are the batch form: give --output-dir");
   const std::vector<std::string> inputs{arguments.input, arguments.prior.denoiser,
                                         arguments.prior.consistency, arguments.prior.mixture,
@@ -326,9 +326,9 @@ int run_restore(const RestoreArguments& arguments) {
   check_output_path(arguments.output, inputs);
   if (!arguments.report.empty()) check_output_path(arguments.report, inputs);
   if (!arguments.measurement_output.empty()) check_output_path(arguments.measurement_output, inputs);
-  detail::require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
+  require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
                   "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
-  detail::require(!arguments.measured || !arguments.input.empty(),
+  require(!arguments.measured || !arguments.input.empty(),
                   "--measured: needs --input (the measurement image)");
 
   const auto prior = load_prior(arguments.prior);

@@ -1,5 +1,5 @@
 """Small networks with the call conventions of EDM and OpenAI checkpoints, for testing
-tools/wrap_torchscript.py without downloading anything."""
+scripts/wrap_torchscript.py without downloading anything."""
 
 import torch
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Round trip of tools/wrap_torchscript.py: wrap toy networks, reload them in Python,
+"""Round trip of scripts/wrap_torchscript.py: wrap toy networks, reload them in Python,
 then load them through the C++ TorchScript backend (the models tests' hidden
 [.wrapped] case) and compare with the original network's output.
 

@@ -436,7 +436,7 @@ void apply_size_defaults(BenchArguments& a) {
   if (a.iterations == 0) a.iterations = a.quick ? 4 : 10;
   if (a.pgdm_steps == 0) a.pgdm_steps = a.quick ? 40 : 100;
   for (const double sigma : a.sigmas) {
-    detail::require(std::isfinite(sigma) && sigma > 0.0, "--sigmas {}: expected values > 0", sigma);
+    require(std::isfinite(sigma) && sigma > 0.0, "--sigmas {}: expected values > 0", sigma);
   }
 }
 
@@ -457,7 +457,7 @@ int run_bench(BenchArguments arguments) {
                shard.begin, shard.end - 1);
   }
   const auto prior = load_prior(arguments.prior);
-  detail::require(prior.image_shape == std::vector<int64_t>{1, 28, 28},
+  require(prior.image_shape == std::vector<int64_t>{1, 28, 28},
                   "bench: runs on Fashion-MNIST and needs a prior of 1x28x28 images");
 
   Bench bench(arguments, prior, group);

@@ -24,7 +24,7 @@ function(bad_input name expect)
   string(REPLACE ";" "|" arguments "${arguments}")
   add_test(NAME "tool: bad input ${index}: ${name}"
     COMMAND ${CMAKE_COMMAND} -DTOOL=$<TARGET_FILE:mapinverse_cli> "-DARGS=${arguments}"
-      "-DEXPECT=${expect}" -DOUTPUT=${output} -P ${CMAKE_CURRENT_SOURCE_DIR}/tool/run_bad_input.cmake)
+      "-DEXPECT=${expect}" -DOUTPUT=${output} -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/run_bad_input.cmake)
   set_tests_properties("tool: bad input ${index}: ${name}" PROPERTIES
     FIXTURES_REQUIRED tool_bad_inputs)
 endfunction()

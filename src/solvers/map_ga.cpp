@@ -1,0 +1,65 @@
+#include "mapinverse/solvers/map_ga.hpp"
+
+#include <torch/torch.h>
+
+namespace mapinverse {
+
+at::Tensor MapGa::run(const Problem& problem, detail::SolveRecorder& recorder,
+                    NoiseSource& noise) const {
+  const auto& schedule = *consistency_->schedule();
+  const auto times = time_steps();
+  const double sigma_floor = schedule.sigma(times.back());
+  const double sigma_eps = schedule.sigma(consistency_->epsilon());
+  const double variance_y = problem.sigma_y * problem.sigma_y;
+  const double learning_rate = options_.learning_rate.value_or(variance_y + sigma_eps * sigma_eps);
+  auto z = detail::initial_noise(problem, schedule.sigma(times.front()), noise);
+
+  at::Tensor estimate;
+  for (size_t i = 0; i + 1 < times.size(); ++i) {
+    const double t = times[i];
+    const double sigma_t = schedule.sigma(t);
+    z = ascend(problem, z, t, learning_rate, sigma_eps, recorder);
+    estimate = evaluate_without_grad(z, t, problem.labels);
+    recorder.count_forwards(consistency_->network_calls_per_evaluation());
+    recorder.check_finite(estimate, "the estimate C(z, t)", recorder.current_step(), sigma_t);
+    const double sigma_next = schedule.sigma(times[i + 1]);
+    const double scale = std::sqrt(std::max(sigma_next * sigma_next - sigma_floor * sigma_floor, 0.0));
+    z = scale > 0.0 ? estimate + scale * noise.randn_like(estimate) : estimate;
+    const auto fit = detail::data_term(problem, estimate, variance_y, sigma_eps * sigma_eps);
+    if (!recorder.end_step(t, sigma_t, detail::batch_mean(fit.residual_norm),
+                           detail::batch_mean(fit.objective))) {
+      break;
+    }
+  }
+  return estimate;
+}
+
+at::Tensor MapGa::ascend(const Problem& problem, at::Tensor z, double t, double learning_rate,
+                       double sigma_eps, detail::SolveRecorder& recorder) const {
+  const double variance_eps = sigma_eps * sigma_eps;
+  const double variance_y = problem.sigma_y * problem.sigma_y;
+  const int64_t calls = consistency_->network_calls_per_evaluation();
+  auto state = options_.optimizer->start();
+  for (int64_t j = 0; j < options_.num_iter; ++j) {
+    c10::InferenceMode inference_off(false);
+    at::AutoGradMode grad_on(true);
+    const auto input = z.detach().requires_grad_(true);
+    const auto estimate = consistency_->origin(input, t, problem.labels);
+    recorder.count_forwards(calls);
+    auto posterior_gradient =
+        detail::data_term(problem, estimate, variance_y, variance_eps, /*with_fit=*/false).gradient;
+    if (options_.use_prior) {
+      at::NoGradGuard no_grad;
+      const auto clean = estimate.detach();
+      const auto denoised = denoise_for_inference(clean, sigma_eps, problem.labels);
+      recorder.count_forwards(models_.denoiser->network_calls_per_evaluation());
+      posterior_gradient = posterior_gradient + (denoised - clean) / variance_eps;
+    }
+    const auto gradient = vector_jacobian_product(estimate, input, posterior_gradient);
+    recorder.count_vjps(calls);
+    z = state->step(z.detach(), gradient, learning_rate);
+  }
+  return z.detach();
+}
+
+}  // namespace mapinverse
