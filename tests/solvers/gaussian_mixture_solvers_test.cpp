@@ -88,8 +88,17 @@ TEST_CASE("PGDM and DPS on a Gaussian mixture: closer to the exact posterior tha
     const double dps_distance = sliced_wasserstein(dps_samples, reference);
     INFO("sigma_y " << sigma_y << ": prior " << prior_distance << ", PGDM " << pgdm_distance
                     << ", DPS " << dps_distance << ", floor " << floor);
+    // The floor is the distance sampling noise alone gives (1,000 samples). Over six
+    // reference seeds the prior was 10-26 floors away, PGDM (100 steps) 0.7-6.7 and DPS
+    // (zeta = 0.3, which under-fits y) 2.2-11.9. The bounds, 10 floors for PGDM and 15
+    // for DPS, leave room for another random stream; the prior-relative bounds (at most
+    // 0.33 and 0.48 of the prior's distance measured) keep them meaningful where the
+    // floor happens to be large.
+    CHECK(floor < 0.15 * prior_distance);
+    CHECK(pgdm_distance < 10 * floor);
+    CHECK(dps_distance < 15 * floor);
     CHECK(pgdm_distance < 0.5 * prior_distance);
-    CHECK(dps_distance < prior_distance);
+    CHECK(dps_distance < 0.6 * prior_distance);
   }
 }
 
@@ -107,5 +116,10 @@ TEST_CASE("MAP-GA on a Gaussian mixture lands near the exact MAP") {
   INFO("exact MAP log-posterior " << best.log_density << ", MAP-GA best " << best_found
                                   << ", median " << median);
   CHECK(best_found > best.log_density - 0.05);
+  // The exact MAP is the global maximum of the log-posterior (its mode search converges
+  // to 1e-10, where the log-density is flat), so no estimate may exceed it beyond
+  // rounding: this fails if exact.map() returned a lesser mode (the other one here is
+  // 0.07 nats lower) or a point off the mode. MAP-GA's best was 2.8e-7 below it.
+  CHECK(best_found <= best.log_density + 1e-9);
   CHECK(median > best.log_density - 1.0);
 }
