@@ -14,6 +14,7 @@
 
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
+#include "mapinverse/io/atomic_write.hpp"
 
 namespace mapinverse {
 namespace {
@@ -169,22 +170,25 @@ void write_png(const std::string& path, const torch::Tensor& image) {
   std::vector<png_byte> pixels(bytes.data_ptr<uint8_t>(),
                                bytes.data_ptr<uint8_t>() + bytes.numel());
 
-  const std::string temporary = path + ".partial";
-  FilePointer file(std::fopen(temporary.c_str(), "wb"));
-  if (!file) {
-    throw std::runtime_error(
-        fmt::format("write_png(): cannot write '{}': {}", path, std::strerror(errno)));
-  }
-  std::string error;
-  const bool encoded = encode_png(file.get(), error, static_cast<png_uint_32>(chw.size(2)),
-                                  static_cast<png_uint_32>(chw.size(1)),
-                                  static_cast<int>(chw.size(0)), pixels);
-  const bool closed = std::fclose(file.release()) == 0;
-  if (!encoded || !closed || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw std::runtime_error(fmt::format("write_png(): cannot write '{}': {}", path,
-                                         error.empty() ? std::strerror(errno) : error));
-  }
+  write_atomically(
+      path,
+      [&](const std::string& temporary) {
+        FilePointer file(std::fopen(temporary.c_str(), "wb"));
+        if (!file) {
+          throw std::runtime_error(
+              fmt::format("write_png(): cannot write '{}': {}", path, std::strerror(errno)));
+        }
+        std::string error;
+        const bool encoded = encode_png(file.get(), error, static_cast<png_uint_32>(chw.size(2)),
+                                        static_cast<png_uint_32>(chw.size(1)),
+                                        static_cast<int>(chw.size(0)), pixels);
+        const bool closed = std::fclose(file.release()) == 0;
+        if (!encoded || !closed) {
+          throw std::runtime_error(fmt::format("write_png(): cannot write '{}': {}", path,
+                                               error.empty() ? std::strerror(errno) : error));
+        }
+      },
+      "write_png()");
 }
 
 torch::Tensor make_grid(const torch::Tensor& images, int64_t columns, int64_t pad,

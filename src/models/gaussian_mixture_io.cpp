@@ -1,10 +1,10 @@
 // GaussianMixturePrior's file format: load() and save().
 
-#include <filesystem>
 #include <fstream>
 
 #include <torch/torch.h>
 
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
 
 namespace mapinverse {
@@ -55,16 +55,18 @@ void GaussianMixturePrior::save(const std::string& path) const {
   archive.write("eigenvalues", p.eigenvalues.cpu());
   archive.write("residual_variances", p.residual_variances.cpu());
   archive.write("event_shape", at::tensor(p.event_shape, at::kLong));
-  const std::string temporary = path + ".tmp";
-  try {
-    archive.save_to(temporary);
-    std::filesystem::rename(temporary, path);
-  } catch (const std::exception& error) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw std::runtime_error(fmt::format("GaussianMixturePrior::save(): cannot write '{}' ({})",
-                                         path, error.what()));
-  }
+  constexpr const char* where = "GaussianMixturePrior::save()";
+  write_atomically(
+      path,
+      [&](const std::string& temporary) {
+        try {
+          archive.save_to(temporary);
+        } catch (const std::exception& error) {
+          throw std::runtime_error(
+              fmt::format("{}: cannot write '{}' ({})", where, path, error.what()));
+        }
+      },
+      where);
 }
 
 }  // namespace mapinverse

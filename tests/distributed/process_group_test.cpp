@@ -1,5 +1,7 @@
 #include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include <catch2/catch.hpp>

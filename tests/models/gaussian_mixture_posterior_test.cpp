@@ -12,6 +12,8 @@
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/models/gaussian_mixture_posterior.hpp"
 #include "mapinverse/operators/dense_matrix.hpp"
+#include "mapinverse/operators/dense_matrix_eigen.hpp"
+#include "mapinverse/operators/dense_matrix_eigen.hpp"
 #include "mapinverse/operators/inpainting.hpp"
 #include "support/eigen_tensors.hpp"
 #include "support/invalid_argument.hpp"
@@ -116,7 +118,7 @@ TEST_CASE("Mixture posterior with noise equals dense Gaussian conditioning") {
   reference.check(from_matrix, 1e-8);
   CHECK(from_matrix.support_dimension() == 6);
 
-  const DenseMatrix op(h, DenseMatrix::Options{{1, 2, 3}});
+  const DenseMatrix op(eigen_to_tensor(h), DenseMatrix::Options{{1, 2, 3}});
   const auto from_operator = posterior(*prior, op, to_tensor(y).reshape({1, 2}), sigma_y);
   reference.check(from_operator, 1e-8);
   CHECK((to_vector(from_operator.mean()) - reference.mean()).cwiseAbs().maxCoeff() < 1e-8);
@@ -148,7 +150,7 @@ TEST_CASE("Noiseless posterior of a dense operator equals dense Gaussian conditi
   const auto prior = mixture();
   const Eigen::MatrixXd h = random_matrix(4, 6, 25);
   const Eigen::VectorXd y = measure(*prior, h, 0.0, 26);
-  const DenseMatrix op(h, DenseMatrix::Options{{1, 2, 3}});
+  const DenseMatrix op(eigen_to_tensor(h), DenseMatrix::Options{{1, 2, 3}});
   const auto result = posterior(*prior, op, to_tensor(y).reshape({1, 4}), 0.0);
   CHECK(result.support_dimension() == 2);
   const ReferencePosterior reference(*prior, h, y, 0.0);

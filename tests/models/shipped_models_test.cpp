@@ -9,6 +9,7 @@
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/io/idx.hpp"
+#include "mapinverse/models/classifier.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
 #include "mapinverse/models/pretrained.hpp"
 #include "support/invalid_argument.hpp"

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "mapinverse/operators/dense_matrix.hpp"
+#include "mapinverse/operators/dense_matrix_eigen.hpp"
 
 using Catch::Matchers::Contains;
 using mapinverse::DenseMatrix;
@@ -20,7 +21,7 @@ Eigen::MatrixXd small_matrix() {
 }  // namespace
 
 TEST_CASE("DenseMatrix multiplies by H and H^T", "[operators][dense]") {
-  const DenseMatrix op(small_matrix(), DenseMatrix::Options{});
+  const DenseMatrix op(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{});
   CHECK(torch::equal(op.matrix(),
                      torch::tensor({1., 2., 3., 4., 5., 6.}, torch::kFloat64).reshape({2, 3})));
   CHECK(op.rows() == 2);
@@ -50,14 +51,14 @@ TEST_CASE("DenseMatrix flattens image-shaped inputs and returns them from the ad
 
 TEST_CASE("DenseMatrix's Cholesky solve_gram needs full row rank when a = 0",
           "[operators][dense]") {
-  const DenseMatrix op(small_matrix(), DenseMatrix::Options{});
+  const DenseMatrix op(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{});
   const auto r = torch::tensor({1., 2.}, torch::kFloat64).reshape({1, 2});
   const auto u = op.solve_gram(r, 0.0, 1.0);
   CHECK(torch::allclose(op.gram(u), r, 0.0, 1e-12));
 
   Eigen::MatrixXd rank_one(2, 3);
   rank_one << 1, 2, 3, 2, 4, 6;
-  const DenseMatrix singular(rank_one, DenseMatrix::Options{});
+  const DenseMatrix singular(mapinverse::eigen_to_tensor(rank_one), DenseMatrix::Options{});
   REQUIRE_THROWS_AS(singular.solve_gram(r, 0.0, 1.0), std::invalid_argument);
   REQUIRE_THROWS_WITH(singular.solve_gram(r, 0.0, 1.0), Contains("not positive definite"));
   CHECK(torch::allclose(
@@ -70,9 +71,9 @@ TEST_CASE("DenseMatrix validates its matrix and input shape", "[operators][dense
                       Contains("expected matrix of shape [m,n] with m, n >= 1, got [6]"));
   REQUIRE_THROWS_WITH(DenseMatrix(torch::full({2, 2}, std::nan("")), DenseMatrix::Options{}),
                       Contains("NaN"));
-  REQUIRE_THROWS_WITH(DenseMatrix(small_matrix(), DenseMatrix::Options{{2, 2}}),
+  REQUIRE_THROWS_WITH(DenseMatrix(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{{2, 2}}),
                       Contains("DenseMatrix::Options::input_shape = [2,2]. Violated constraint: "
                                "its product 4 equals the number of columns 3"));
-  REQUIRE_THROWS_WITH(DenseMatrix(small_matrix(), DenseMatrix::Options{{3, 0}}),
+  REQUIRE_THROWS_WITH(DenseMatrix(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{{3, 0}}),
                       Contains("every size >= 1"));
 }

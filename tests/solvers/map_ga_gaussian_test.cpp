@@ -101,7 +101,7 @@ struct AnisotropicDenseProblem {
         matrix * truth + sigma_y * testing::to_matrix(testing::normal({kRows, 2}, 36));
     Problem p;
     p.measurement = testing::to_tensor(Eigen::MatrixXd(y.transpose()));
-    p.forward_operator = std::make_shared<DenseMatrix>(matrix, DenseMatrix::Options{{1, 2, 3}});
+    p.forward_operator = std::make_shared<DenseMatrix>(testing::to_tensor(matrix), DenseMatrix::Options{{1, 2, 3}});
     p.sigma_y = sigma_y;
     p.image_shape = {1, 2, 3};
     p.seed = 37;
@@ -222,20 +222,21 @@ TEST_CASE("MAP-GA's oracle start begins at tau_hat around the given image (seed 
   options.t_max = 0.5;
   options.num_time_steps = 1;
   options.num_iter = 0;
-  options.start_image = start;
   const MapGa solver(fixture.models, options);
+  auto oracle = problem;
+  oracle.start_image = start;
   CHECK(solver.time_steps() == std::vector<double>{0.5, kEpsilon});
   // Without ascent steps the result is C(z, 0.5) for z = start + sigma(0.5) xi, with xi
   // the first draw from the problem's seed.
   auto generator = make_generator(problem.seed);
   const auto z = start + 0.5 * randn(problem.batch_shape(), torch::kFloat64, generator);
   const auto expected = fixture.models.consistency->origin(z, 0.5);
-  CHECK(torch::allclose(solver.solve(problem).estimate, expected, 0.0, 1e-12));
+  CHECK(torch::allclose(solver.solve(oracle).estimate, expected, 0.0, 1e-12));
   // With ascent the estimate settles at the MAP; the prior term's step lambda/s^2 is
   // small for sigma_y = 0.05, hence the long inner loop.
   options.num_time_steps = 4;
   options.num_iter = 150;
-  CHECK(relative_error(MapGa(fixture.models, options).solve(problem).estimate, start) < 1e-2);
+  CHECK(relative_error(MapGa(fixture.models, options).solve(oracle).estimate, start) < 1e-2);
 }
 
 TEST_CASE("MAP-GA accepts other optimizers and a stopping noise level") {
