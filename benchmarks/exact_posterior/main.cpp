@@ -1,13 +1,11 @@
 // Every solver against exact posteriors: Gaussian-mixture priors, for which the posterior
-// of a linear-Gaussian measurement is again a mixture (DESIGN.md §3), so sample quality,
+// of a linear-Gaussian measurement is again a mixture (docs/design.md §3), so sample quality,
 // posterior means and MAP estimates can be compared with exact answers.
 //
 //   benchmark_exact_posterior [--quick] [--json FILE] [--threads N]
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -16,18 +14,17 @@
 
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include "mapinverse/core/threads.hpp"
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/metrics/distribution_distances.hpp"
 #include "mapinverse/models/gaussian_mixture_posterior.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
 #include "mapinverse/models/ode_consistency.hpp"
 #include "mapinverse/operators/dense_matrix.hpp"
 #include "mapinverse/operators/inpainting.hpp"
-#include "mapinverse/solvers/dps.hpp"
-#include "mapinverse/solvers/map_ga.hpp"
-#include "mapinverse/solvers/map_ga_pgdm.hpp"
-#include "mapinverse/solvers/pgdm.hpp"
+#include "mapinverse/solvers/registry.hpp"
 
 using namespace mapinverse;
 
@@ -69,8 +66,8 @@ std::shared_ptr<const GaussianMixturePrior> random_mixture(int64_t n, uint64_t s
   auto generator = make_generator(seed);
   constexpr int64_t kComponents = 4;
   const auto means = 0.8 * (2 * torch::rand({kComponents, n}, generator, options) - 1);
-  const auto factors = (0.3 / std::sqrt(static_cast<double>(n))) *
-                       randn({kComponents, n, n}, options, generator);
+  const auto factors =
+      (0.3 / std::sqrt(static_cast<double>(n))) * randn({kComponents, n, n}, options, generator);
   const auto covariances =
       torch::matmul(factors, factors.transpose(1, 2)) + 0.005 * torch::eye(n, options);
   const auto weights = torch::softmax(randn({kComponents}, options, generator), 0);
@@ -121,7 +118,8 @@ void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& r
   if (suite.sigma_y > 0) y = y + suite.sigma_y * randn_like(y, generator);
   const auto exact = posterior(*prior, *op, y, suite.sigma_y);
   const auto reference = flat(exact.sample(settings.samples, generator));
-  const double floor = sliced_wasserstein(flat(exact.sample(settings.samples, generator)), reference);
+  const double floor =
+      sliced_wasserstein(flat(exact.sample(settings.samples, generator)), reference);
   const double prior_distance =
       sliced_wasserstein(flat(prior->sample(settings.samples, generator)), reference);
   const auto exact_mean = exact.mean().reshape({-1});
@@ -148,21 +146,20 @@ void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& r
     return (op->apply(x) - y).reshape({x.size(0), -1}).norm(2, 1).mean().item<double>();
   };
 
-  std::vector<std::shared_ptr<const Solver>> samplers;
-  Pgdm::Options pgdm;
-  pgdm.schedule.num_steps = settings.quick ? 50 : 100;
-  samplers.push_back(std::make_shared<Pgdm>(models, pgdm));
-  Dps::Options dps;
-  dps.schedule.num_steps = settings.quick ? 200 : 1000;
+  // The samplers, then the MAP estimators (MAP-GA's variants), from the registry.
+  SolverSettings pgdm;
+  pgdm.steps = settings.quick ? 50 : 100;
+  SolverSettings dps;
+  dps.steps = settings.quick ? 200 : 1000;
   dps.zeta = 0.3;
-  samplers.push_back(std::make_shared<Dps>(models, dps));
+  SolverSettings map_ga;
+  map_ga.time_steps = settings.quick ? 10 : 20;
+  map_ga.iterations = settings.quick ? 10 : 50;
+  std::vector<std::shared_ptr<const Solver>> samplers{make_solver("pgdm", models, pgdm),
+                                                      make_solver("dps", models, dps)};
   if (suite.sigma_y > kEpsilon) {
-    MapGaPgdm::Options hybrid;
-    hybrid.num_time_steps = settings.quick ? 10 : 20;
-    hybrid.num_iter = settings.quick ? 10 : 50;
-    samplers.push_back(std::make_shared<MapGaPgdm>(models, hybrid));
-    hybrid.consistency_source = ConsistencySource::kDenoiser;
-    samplers.push_back(std::make_shared<MapGaPgdm>(models, hybrid));
+    samplers.push_back(make_solver("map-ga-pgdm", models, map_ga));
+    samplers.push_back(make_solver("map-ga-pgdm-d", models, map_ga));
   }
   for (const auto& solver : samplers) {
     const auto start = std::chrono::steady_clock::now();
@@ -177,50 +174,46 @@ void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& r
     }
     const auto samples = flat(summary->estimate);
     row.sliced_wasserstein = sliced_wasserstein(samples, reference);
-    row.mean_error = ((samples.mean(0) - exact_mean).norm() /
-                      std::sqrt(static_cast<double>(suite.dimension))).item<double>();
+    row.mean_error =
+        ((samples.mean(0) - exact_mean).norm() / std::sqrt(static_cast<double>(suite.dimension)))
+            .item<double>();
     row.residual = residual_of(summary->estimate);
     row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
     rows.push_back(row);
   }
 
-  for (bool denoiser : {false, true}) {
-    for (bool use_prior : {true, false}) {
-      MapGa::Options options;
-      options.num_time_steps = settings.quick ? 10 : 20;
-      options.num_iter = settings.quick ? 10 : 50;
-      options.use_prior = use_prior;
-      options.consistency_source =
-          denoiser ? ConsistencySource::kDenoiser : ConsistencySource::kConsistencyModel;
-      const MapGa solver(models, options);
-      const auto start = std::chrono::steady_clock::now();
-      Row row{label, solver.name()};
-      row.floor = floor;
-      row.prior_distance = prior_distance;
-      const auto summary = solve_or_record(solver, make_problem(settings.map_batch), row);
-      row.seconds = seconds_since(start);
-      if (!summary) {
-        rows.push_back(row);
-        continue;
-      }
-      const auto gap = best.log_density - exact.log_density(summary->estimate);
-      row.map_gap_median = gap.median().item<double>();
-      row.map_gap_best = gap.min().item<double>();
-      row.residual = residual_of(summary->estimate);
-      row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
+  for (const auto* name : {"map-ga", "map-ga-np", "map-ga-d", "map-ga-d-np"}) {
+    const auto solver = make_solver(name, models, map_ga);
+    const auto start = std::chrono::steady_clock::now();
+    Row row{label, solver->name()};
+    row.floor = floor;
+    row.prior_distance = prior_distance;
+    const auto summary = solve_or_record(*solver, make_problem(settings.map_batch), row);
+    row.seconds = seconds_since(start);
+    if (!summary) {
       rows.push_back(row);
+      continue;
     }
+    const auto gap = best.log_density - exact.log_density(summary->estimate);
+    row.map_gap_median = gap.median().item<double>();
+    row.map_gap_best = gap.min().item<double>();
+    row.residual = residual_of(summary->estimate);
+    row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
+    rows.push_back(row);
   }
 }
 
 void print_table(const std::vector<Row>& rows) {
-  fmt::print("\n| problem | solver | SW to exact | SW floor | SW prior | mean err | "
-             "log-post gap median | gap best | residual | NFE | s |\n"
-             "|---|---|---|---|---|---|---|---|---|---|---|\n");
+  fmt::print(
+      "\n| problem | solver | SW to exact | SW floor | SW prior | mean err | "
+      "log-post gap median | gap best | residual | NFE | s |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& row : rows) {
     if (!row.failure.empty()) {
-      fmt::print("| {} | {} | diverged (NumericalError) | {:.4f} | {:.4f} | — | — | — | — | — | {:.2f} |\n",
-                 row.problem, row.solver, row.floor, row.prior_distance, row.seconds);
+      fmt::print(
+          "| {} | {} | diverged (NumericalError) | {:.4f} | {:.4f} | — | — | — | — | — | {:.2f} "
+          "|\n",
+          row.problem, row.solver, row.floor, row.prior_distance, row.seconds);
       continue;
     }
     fmt::print("| {} | {} | {} | {:.4f} | {:.4f} | {} | {} | {} | {:.4g} | {:.0f} | {:.2f} |\n",
@@ -248,43 +241,25 @@ void write_json(const std::vector<Row>& rows, const Settings& settings) {
         "\"nfe_per_sample\": {:.0f}, \"seconds\": {:.4f}, \"diverged\": {}}}{}\n",
         r.problem, r.solver, json_number(r.sliced_wasserstein), r.floor, r.prior_distance,
         json_number(r.mean_error), json_number(r.map_gap_median), json_number(r.map_gap_best),
-        r.residual, r.nfe_per_sample, r.seconds, !r.failure.empty(), i + 1 < rows.size() ? "," : "");
+        r.residual, r.nfe_per_sample, r.seconds, !r.failure.empty(),
+        i + 1 < rows.size() ? "," : "");
   }
   text += "  ]\n}\n";
-  const std::string temporary = settings.json_path + ".partial";
-  {
-    std::ofstream out(temporary);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + settings.json_path);
-  }
-  if (std::rename(temporary.c_str(), settings.json_path.c_str()) != 0) {
-    throw std::runtime_error("cannot write " + settings.json_path);
-  }
-}
-
-Settings parse(int argc, char** argv) {
-  Settings settings;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--quick") {
-      settings.quick = true;
-    } else if (arg == "--json" && i + 1 < argc) {
-      settings.json_path = argv[++i];
-    } else if (arg == "--threads" && i + 1 < argc) {
-      settings.threads = std::stoi(argv[++i]);
-    } else {
-      throw std::invalid_argument("usage: benchmark_exact_posterior [--quick] [--json FILE] "
-                                  "[--threads N]; unknown argument '" + arg + "'");
-    }
-  }
-  return settings;
+  write_file_atomically(settings.json_path, text);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  Settings settings;
+  CLI::App app{"Every solver against exact posteriors of Gaussian-mixture priors"};
+  app.add_flag("--quick", settings.quick, "smaller budgets, to check the program");
+  app.add_option("--json", settings.json_path, "write the rows as JSON");
+  app.add_option("--threads", settings.threads, "LibTorch intra-op threads")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   try {
-    const auto settings = parse(argc, argv);
     mapinverse::set_thread_count(settings.threads);
     fmt::print("exact-posterior benchmark: {} threads, {} samples per sampler, {} MAP starts{}\n",
                settings.threads, settings.samples, settings.map_batch,

@@ -53,6 +53,7 @@
 #include "mapinverse/solvers/map_ga_pgdm.hpp"
 #include "mapinverse/solvers/pgdm.hpp"
 #include "mapinverse/solvers/problem.hpp"
+#include "mapinverse/solvers/registry.hpp"
 #include "mapinverse/solvers/reverse_step.hpp"
 #include "mapinverse/solvers/solver.hpp"
 #include "mapinverse/solvers/summary.hpp"
@@ -61,5 +62,6 @@
 #include "mapinverse/metrics/distribution_distances.hpp"
 #include "mapinverse/metrics/image_quality.hpp"
 
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/io/idx.hpp"
 #include "mapinverse/io/png.hpp"

@@ -1,5 +1,7 @@
 #include <iostream>
 
+#include <torch/torch.h>
+
 #include <mapinverse/distributed/process_group.hpp>
 #include <mapinverse/mapinverse.hpp>
 

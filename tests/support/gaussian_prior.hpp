@@ -39,7 +39,7 @@ class IsotropicGaussianDenoiser final : public Denoiser {
 namespace mapinverse::testing {
 
 /// The exact consistency function of the isotropic Gaussian prior N(mean, variance I):
-/// C(z, t) = mean + (z - mean) sqrt(variance + eps^2) / sqrt(variance + t^2) (DESIGN.md §3).
+/// C(z, t) = mean + (z - mean) sqrt(variance + eps^2) / sqrt(variance + t^2) (docs/design.md §3).
 class IsotropicGaussianConsistency final : public ConsistencyModel {
  public:
   IsotropicGaussianConsistency(torch::Tensor mean, double variance)

@@ -13,7 +13,7 @@ enum class FashionMnistSplit { kTrain, kTest };
 
 /// Images and labels of an IDX data set (LeCun's MNIST file format).
 struct IdxDataset {
-  /// [N, 1, H, W] float32, pixel values scaled from {0..255} to [-1, 1] (DESIGN.md §2).
+  /// [N, 1, H, W] float32, pixel values scaled from {0..255} to [-1, 1] (docs/design.md §2).
   at::Tensor images;
   /// [N] int64 class labels.
   at::Tensor labels;

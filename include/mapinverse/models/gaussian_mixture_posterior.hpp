@@ -17,7 +17,7 @@
 namespace mapinverse {
 
 /// The exact posterior p(x | y) of a GaussianMixturePrior under y = H x + N(0, sigma_y^2 I),
-/// H linear: again a Gaussian mixture (DESIGN.md §3). It is stored as a mixture over
+/// H linear: again a Gaussian mixture (docs/design.md §3). It is stored as a mixture over
 /// reduced coordinates u with the affine embedding x = offset + basis u:
 /// - sigma_y > 0: basis = I, offset = 0, and per component (S_k = H Sigma_k H^T + sigma_y^2 I)
 ///   mean mu_k + Sigma_k H^T S_k^{-1} (y - H mu_k), covariance Sigma_k - Sigma_k H^T S_k^{-1} H

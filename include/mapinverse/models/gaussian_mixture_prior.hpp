@@ -62,7 +62,7 @@ struct GaussianMixtureMode {
   bool converged = false;
 };
 
-/// The analytic prior p(x) = sum_k pi_k N(x; mu_k, Sigma_k) over x in R^n (DESIGN.md §3),
+/// The analytic prior p(x) = sum_k pi_k N(x; mu_k, Sigma_k) over x in R^n (docs/design.md §3),
 /// with every covariance in eigen form
 ///   Sigma_k = U_k diag(lambda_k) U_k^T + s_k^2 (I - U_k U_k^T),  U_k in R^{n x r}, U_k^T U_k = I.
 /// r = n is a full covariance (s_k unused); r < n is a rank-r PCA plus an isotropic

@@ -81,7 +81,7 @@ struct ConjugateGradientOptions {
 
 /// A linear forward model y = H x with its adjoint H^T.
 ///
-/// solve_gram() is what the likelihood gradient of DESIGN.md §3 needs:
+/// solve_gram() is what the likelihood gradient of docs/design.md §3 needs:
 ///   grad_x log p(y | x) = H^T (sigma_y^2 I + sigma_eps^2 H H^T)^{-1} (y - H x),
 /// i.e. solve_gram(y - H x, sigma_y^2, sigma_eps^2) followed by adjoint(); PGDM's
 /// guidance uses it with (sigma_y^2, r_t^2).

@@ -11,7 +11,7 @@ namespace mapinverse::detail {
 
 /// The Gaussian data term at a clean estimate x_hat, with the measurement covariance
 /// a I + b H H^T:
-///   gradient  = H^T (a I + b H H^T)^{-1} (y - A(x_hat))   (DESIGN.md §3; paper §3.3)
+///   gradient  = H^T (a I + b H H^T)^{-1} (y - A(x_hat))   (docs/design.md §3; paper §3.3)
 ///   objective = -1/2 r^T (a I + b H H^T)^{-1} r,  r = y - A(x_hat),
 /// where H is A itself for a linear operator and the Jacobian of A at x_hat otherwise
 /// (paper §3.3: "by linearizing it around x_eps"). Everything per sample, detached.

@@ -17,14 +17,18 @@ namespace mapinverse {
 
 /// Diffusion posterior sampling (Chung et al. 2023, "DPS", Alg. 1) in EDM form:
 /// x_hat = D(x_t, sigma_t); an unconditional reverse step x'_s from x_hat; then
-/// x_s = x'_s - zeta_t grad_{x_t} ||y - A(x_hat)||^2 with zeta_t = zeta / ||y - A(x_hat)||
-/// per sample (one VJP through the denoiser).
+///   x_s = x'_s - zeta_t grad_{x_t} ||y - A(x_hat)||^2,  zeta_t = zeta / ||y - A(x_hat)||,
+/// i.e. x_s = x'_s - 2 zeta grad_{x_t} ||y - A(x_hat)||, with the norm taken per sample (one
+/// VJP through the denoiser). This is the paper's equation. The authors' released code
+/// steps scale * grad ||y - A(x_hat)|| with one norm over the whole batch: its `scale` is
+/// 2 zeta here (zeta = scale / 2), and the two agree only at batch size 1.
 class Dps final : public Solver {
  public:
   struct Options {
     /// Reverse steps and their times (DPS uses 1000 ancestral steps).
     ReverseSchedule schedule{1000};
-    /// Step size zeta' (DPS: 1.0 for inpainting; 0.1-1 in general).
+    /// zeta in zeta_t = zeta / ||y - A(x_hat)|| (the paper's zeta'; the released code's
+    /// `scale` is 2 zeta).
     double zeta = 1.0;
     /// Unconditional step; eta = 1 is ancestral sampling as in DPS.
     ReverseStepOptions step;

@@ -15,7 +15,7 @@
 
 namespace mapinverse {
 
-/// Pseudoinverse-guided diffusion (Song et al. 2023, "PGDM") in EDM form (DESIGN.md §3):
+/// Pseudoinverse-guided diffusion (Song et al. 2023, "PGDM") in EDM form (docs/design.md §3):
 /// at each step x_hat = D(x_t, sigma_t), r_t^2 = sigma_t^2 sigma_d^2 / (sigma_t^2 + sigma_d^2),
 /// g = (dx_hat/dx_t)^T H^T (r_t^2 H H^T + sigma_y^2 I)^{-1} (y - H x_hat) (one VJP),
 /// x_hat_y = x_hat + sigma_t^2 g, then a DDIM(eta) or renoise step to the next level.

@@ -12,7 +12,7 @@
 namespace mapinverse {
 
 /// How a reverse-diffusion step moves from noise level sigma_t to sigma_s < sigma_t
-/// given a clean estimate x_hat (DESIGN.md §3).
+/// given a clean estimate x_hat (docs/design.md §3).
 enum class ReverseUpdate {
   /// DDIM(eta) (Song et al. 2021) in variance-exploding form:
   /// x_s = x_hat + sqrt(sigma_s^2 - c^2) (x_t - x_hat)/sigma_t + c xi,

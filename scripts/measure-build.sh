@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Measures what the structure of the headers costs, side by side in one run:
+#   1. compiler time of a file that includes only <mapinverse/mapinverse.hpp> against one
+#      that includes only <torch/torch.h> (-fsyntax-only, alternating, 5 rounds each);
+#   2. with --clean-build REV..., the wall time of a clean Release build of every target
+#      (no ccache) of each git revision, one after the other.
+# Usage: scripts/measure-build.sh [--clean-build REV ...]   (run on an otherwise idle machine)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+torch_api=$(dirname "$(find /usr/include /usr/local/include -path '*torch/csrc/api/include/torch/torch.h' 2>/dev/null | head -1)")
+torch_api=${torch_api%/torch}
+mkdir -p "$work/gen/mapinverse"
+sed -e 's/@PROJECT_VERSION_MAJOR@/0/;s/@PROJECT_VERSION_MINOR@/0/;s/@PROJECT_VERSION_PATCH@/0/' \
+    -e 's/@PROJECT_VERSION@/0/;s|@MAPINVERSE_MODEL_DIRECTORY@|models|' \
+    cmake/version.hpp.in > "$work/gen/mapinverse/version.hpp"
+echo '#include <mapinverse/mapinverse.hpp>' > "$work/umbrella.cpp"
+echo '#include <torch/torch.h>' > "$work/torch.cpp"
+
+seconds() {  # wall seconds of one -fsyntax-only compile
+  local start end
+  start=$(date +%s.%N)
+  g++ -std=c++17 -fsyntax-only -I"$root/include" -I"$work/gen" -I"$torch_api" "$1"
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$end - $start:.2f}')"
+}
+
+echo "g++ -fsyntax-only, wall seconds (5 alternating rounds):"
+umbrella=(); torch=()
+for round in 1 2 3 4 5; do
+  umbrella+=("$(seconds "$work/umbrella.cpp")")
+  torch+=("$(seconds "$work/torch.cpp")")
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n 3p; }
+mu=$(median "${umbrella[@]}"); mt=$(median "${torch[@]}")
+echo "  <mapinverse/mapinverse.hpp>: ${umbrella[*]}  median $mu"
+echo "  <torch/torch.h>:             ${torch[*]}  median $mt"
+echo "  ratio (medians): $(python3 -c "print(f'{$mu / $mt:.3f}')")"
+echo "  preprocessed lines: mapinverse.hpp $(g++ -std=c++17 -E -I"$root/include" -I"$work/gen" \
+  "$work/umbrella.cpp" | wc -l), torch.h $(g++ -std=c++17 -E -I"$torch_api" "$work/torch.cpp" | wc -l)"
+
+if [ "${1:-}" = "--clean-build" ]; then
+  shift
+  for revision in "$@"; do
+    tree="$work/tree-$revision"
+    git worktree add --detach "$tree" "$revision" > /dev/null 2>&1
+    start=$(date +%s)
+    CCACHE_DISABLE=1 cmake -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" 2>&1
+    CCACHE_DISABLE=1 cmake --build "$tree/build" -j2 > "$work/build-$revision.log" 2>&1 \
+      || { echo "build of $revision failed: see tail below"; tail -20 "$work/build-$revision.log"; }
+    end=$(date +%s)
+    targets=$(grep -c "Built target" "$work/build-$revision.log" || true)
+    echo "clean Release build of $revision ($(git rev-parse --short "$revision")): $((end - start)) s, $targets targets"
+    git worktree remove --force "$tree"
+  done
+fi
