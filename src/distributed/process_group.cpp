@@ -7,11 +7,8 @@
 #include <vector>
 
 #include <torch/torch.h>
-#ifdef USE_C10D_GLOO
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#endif
+
+#include "core/compat.hpp"  // c10d's headers, with MAPINVERSE_DISTRIBUTED_GLOO
 
 namespace mapinverse::distributed {
 
@@ -79,13 +76,19 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 }  // namespace
 
-#ifdef USE_C10D_GLOO
+#ifdef MAPINVERSE_DISTRIBUTED_GLOO
 
 struct ProcessGroup::Backend {
   c10::intrusive_ptr<c10d::ProcessGroup> group;
   int rank;
   int size;
   std::chrono::milliseconds timeout;
+
+  /// Where a tensor is communicated: on its device if the group has a backend there (CUDA
+  /// through NCCL), else through the CPU (Gloo).
+  torch::Device route(const torch::Tensor& tensor) const {
+    return compat::communicates_on(*group, tensor.device()) ? tensor.device() : torch::kCPU;
+  }
 
   void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* operation) const {
     try {
@@ -141,8 +144,8 @@ ProcessGroup::ProcessGroup(const GroupOptions& options)
   if (size_ == 1) return;
   try {
     auto backend = std::make_shared<Backend>();
-    backend->group = c10::make_intrusive<c10d::ProcessGroupGloo>(make_store(options), rank_, size_,
-                                                                 make_gloo_options(options));
+    backend->group = compat::make_process_group(make_store(options), rank_, size_,
+                                                make_gloo_options(options));
     backend->rank = rank_;
     backend->size = size_;
     backend->timeout = timeout_;
@@ -165,8 +168,8 @@ at::Tensor ProcessGroup::gather_shards(const at::Tensor& local, int64_t count) c
   const int64_t rows = shard_of(count, 0, size_).size();  // rank 0's block is the largest
   auto sizes = local.sizes().vec();
   sizes[0] = rows;
-  auto padded = torch::zeros(sizes, local.options().device(torch::kCPU));
-  padded.slice(0, 0, local.size(0)).copy_(local.detach().cpu());
+  auto padded = torch::zeros(sizes, local.options().device(backend_->route(local)));
+  padded.slice(0, 0, local.size(0)).copy_(local.detach());
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int r = 0; r < size_; ++r) outputs[0].push_back(torch::empty_like(padded));
   std::vector<at::Tensor> inputs{padded};
@@ -180,7 +183,7 @@ at::Tensor ProcessGroup::gather_shards(const at::Tensor& local, int64_t count) c
 
 at::Tensor ProcessGroup::broadcast(const at::Tensor& value, int root) const {
   if (size_ == 1) return value;
-  std::vector<at::Tensor> tensors{value.detach().cpu().contiguous().clone()};
+  std::vector<at::Tensor> tensors{value.detach().to(backend_->route(value)).contiguous().clone()};
   c10d::BroadcastOptions options;
   options.rootRank = root;
   backend_->wait(backend_->group->broadcast(tensors, options), "broadcast");

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/compat.hpp"
 #include "models/module_weights.hpp"
 
 namespace mapinverse {
@@ -36,7 +37,7 @@ torch::Tensor detail::UNetResidualBlockImpl::forward(const torch::Tensor& x, con
 torch::Tensor detail::UNetResidualBlockImpl::forward_with_bias(const torch::Tensor& x, const torch::Tensor& conv1_bias) {
   const auto& o = conv1_->options;
   const auto h = torch::conv2d(activate(norm1_(x)), conv1_->weight, conv1_bias, o.stride(),
-                               c10::get<torch::ExpandingArray<2>>(o.padding()), o.dilation(),
+                               compat::variant_get<torch::ExpandingArray<2>>(o.padding()), o.dilation(),
                                o.groups());
   return finish(x, h);
 }

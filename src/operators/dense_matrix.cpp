@@ -1,5 +1,7 @@
 #include "mapinverse/operators/dense_matrix.hpp"
 
+#include <limits>
+
 #include <torch/torch.h>
 
 namespace mapinverse {
@@ -34,7 +36,15 @@ at::Tensor DenseMatrix::solve_gram(const at::Tensor& r, double a, double b) cons
   const auto matrix = placed(r);
   const auto system = a * at::eye(rows(), r.options()) + b * at::matmul(matrix, matrix.t());
   const auto [factor, info] = at::linalg_cholesky_ex(system);
-  require(info.item<int64_t>() == 0,
+  // A rank-deficient H leaves a last pivot of rounding size, which one LAPACK reports as
+  // a failure (Debian's LibTorch 1.13) and another returns as a tiny positive number
+  // (MKL, in the 2.x wheels): pivots are judged against the system's scale, so the
+  // answer does not hang on rounding.
+  const double epsilon = r.scalar_type() == at::kDouble ? std::numeric_limits<double>::epsilon()
+                                                        : std::numeric_limits<float>::epsilon();
+  const double pivot_floor =
+      static_cast<double>(rows()) * epsilon * system.diagonal().max().item<double>();
+  require(info.item<int64_t>() == 0 && factor.diagonal().pow(2).min().item<double>() > pivot_floor,
                   "{}: a I + b H H^T is not positive definite for a = {}, b = {} (H has rank "
                   "< {} rows); use a > 0",
                   where, a, b, rows());
