@@ -40,10 +40,11 @@ class AffineIntensity final : public ForwardOperator {
 int main() try {
   // A two-component mixture over 4x4 images whose exact posterior the library knows.
   const auto options64 = torch::TensorOptions().dtype(torch::kFloat64);
-  const auto means = torch::stack({torch::full({16}, -0.5, options64), torch::full({16}, 0.5, options64)});
+  const auto means =
+      torch::stack({torch::full({16}, -0.5, options64), torch::full({16}, 0.5, options64)});
   const auto covariances = 0.04 * torch::eye(16, options64).expand({2, 16, 16});
-  const auto prior = GaussianMixturePrior::from_full_covariances(
-      torch::full({2}, 0.5, options64), means, covariances, {1, 4, 4});
+  const auto prior = GaussianMixturePrior::from_full_covariances(torch::full({2}, 0.5, options64),
+                                                                 means, covariances, {1, 4, 4});
 
   Problem problem;
   problem.forward_operator = std::make_shared<AffineIntensity>(2.0, 0.1);

@@ -15,8 +15,7 @@ int main(int argc, char** argv) try {
   const auto image = test_set.images.slice(0, 0, 1);  // [1,1,28,28] in [-1,1]
 
   Problem problem;
-  problem.forward_operator =
-      std::make_shared<Inpainting>(paper_mask(PaperMask::kHalf, 28, 28));
+  problem.forward_operator = std::make_shared<Inpainting>(paper_mask(PaperMask::kHalf, 28, 28));
   problem.measurement = problem.forward_operator->apply(image);
   problem.image_shape = {1, 28, 28};
   problem.seed = 7;
@@ -31,8 +30,10 @@ int main(int argc, char** argv) try {
   const auto summary = solver.solve(problem);
 
   std::cout << summary.brief_report() << "\n"
-            << "PSNR of the masked image: " << psnr(problem.measurement, image).item<double>() << " dB\n"
-            << "PSNR of MAP-GA's estimate: " << psnr(summary.estimate, image).item<double>() << " dB\n";
+            << "PSNR of the masked image: " << psnr(problem.measurement, image).item<double>()
+            << " dB\n"
+            << "PSNR of MAP-GA's estimate: " << psnr(summary.estimate, image).item<double>()
+            << " dB\n";
   return 0;
 } catch (const std::exception& error) {
   std::cerr << "error: " << error.what() << "\n";

@@ -28,7 +28,8 @@ run_suite() {
   shift
   local log="$folder/ctest-output.log"
   local version kind ctest_status
-  if cmake -S . -B "$folder" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" "$@" &&
+  if cmake -S . -B "$folder" -DCMAKE_BUILD_TYPE=Release -DMAPINVERSE_WARNINGS_AS_ERRORS=ON \
+    "${launcher[@]}" "$@" &&
     cmake --build "$folder" -j2; then
     mkdir -p "$folder"
     set +e

@@ -74,10 +74,10 @@ inline bool every_rank_has_its_own_gpu(c10d::Backend& gloo, int size,
   const bool cuda = c10::cuda::device_count() > 0;
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  const auto mine = at::tensor({static_cast<int64_t>(cuda ? 1 : 0),
-                                static_cast<int64_t>(std::hash<std::string>{}(host)),
-                                static_cast<int64_t>(cuda ? c10::cuda::current_device() : -1)},
-                               at::kLong);
+  const auto mine = at::tensor(
+      {static_cast<int64_t>(cuda ? 1 : 0), static_cast<int64_t>(std::hash<std::string>{}(host)),
+       static_cast<int64_t>(cuda ? c10::cuda::current_device() : -1)},
+      at::kLong);
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int r = 0; r < size; ++r) outputs[0].push_back(at::empty_like(mine));
   std::vector<at::Tensor> inputs{mine};

@@ -10,12 +10,12 @@ at::Generator make_generator(uint64_t seed) { return at::detail::createCPUGenera
 
 at::Tensor randn_like(const at::Tensor& like, at::Generator& generator) {
   auto noise = at::randn(like.sizes(), generator,
-                            at::TensorOptions().dtype(like.scalar_type()).device(at::kCPU));
+                         at::TensorOptions().dtype(like.scalar_type()).device(at::kCPU));
   return noise.to(like.device());
 }
 
 at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options,
-                           at::Generator& generator) {
+                 at::Generator& generator) {
   auto noise = at::randn(sizes, generator, options.device(at::kCPU));
   return noise.to(options.device());
 }
@@ -23,8 +23,8 @@ at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options,
 at::Tensor NoiseSource::randn(at::IntArrayRef sizes, const at::TensorOptions& options) {
   if (!per_sample_) return mapinverse::randn(sizes, options, generators_.front());
   require(!sizes.empty() && sizes[0] == static_cast<int64_t>(generators_.size()),
-                  "NoiseSource: a draw of shape [{}] for {} per-sample seeds",
-                  fmt::join(sizes, ","), generators_.size());
+          "NoiseSource: a draw of shape [{}] for {} per-sample seeds", fmt::join(sizes, ","),
+          generators_.size());
   auto sample_sizes = sizes.vec();
   sample_sizes[0] = 1;
   std::vector<at::Tensor> samples;

@@ -14,7 +14,7 @@ namespace mapinverse {
 
 void set_thread_count(int threads) {
   require(threads >= 1, "set_thread_count: threads = {}. Violated constraint: threads >= 1",
-                  threads);
+          threads);
   at::set_num_threads(threads);
 #if defined(__unix__) || defined(__APPLE__)
   using SetBlasThreads = void (*)(int);

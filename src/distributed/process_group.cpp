@@ -30,8 +30,8 @@ inline long long environment_integer(const char* name, long long low, long long 
     used = 0;
   }
   mapinverse::require(used == text.size() && value >= low && value <= high,
-                              "environment variable {}={}: expected an integer in [{}, {}]", name,
-                              text, low, high);
+                      "environment variable {}={}: expected an integer in [{}, {}]", name, text,
+                      low, high);
   return value;
 }
 
@@ -43,7 +43,7 @@ GroupOptions options_from_environment() {
   options.world_size = static_cast<int>(detail::environment_integer("WORLD_SIZE", 1, 1 << 20));
   if (options.world_size == 1) return options;
   mapinverse::require(detail::environment("RANK").has_value(),
-                              "environment: WORLD_SIZE={} but RANK is not set", options.world_size);
+                      "environment: WORLD_SIZE={} but RANK is not set", options.world_size);
   options.rank = static_cast<int>(detail::environment_integer("RANK", 0, options.world_size - 1));
   if (const auto file = detail::environment("MAPINVERSE_STORE_FILE")) {
     options.store_file = *file;
@@ -55,7 +55,8 @@ GroupOptions options_from_environment() {
     options.master_address = *detail::environment("MASTER_ADDR");
     options.master_port = static_cast<int>(detail::environment_integer("MASTER_PORT", 1, 65535));
   }
-  if (const auto interface = detail::environment("GLOO_SOCKET_IFNAME")) options.interface = *interface;
+  if (const auto interface = detail::environment("GLOO_SOCKET_IFNAME"))
+    options.interface = *interface;
   if (detail::environment("MAPINVERSE_DIST_TIMEOUT")) {
     options.timeout = std::chrono::seconds(
         detail::environment_integer("MAPINVERSE_DIST_TIMEOUT", 1, 7 * 24 * 3600));
@@ -144,8 +145,8 @@ ProcessGroup::ProcessGroup(const GroupOptions& options)
   if (size_ == 1) return;
   try {
     auto backend = std::make_shared<Backend>();
-    backend->group = compat::make_process_group(make_store(options), rank_, size_,
-                                                make_gloo_options(options));
+    backend->group =
+        compat::make_process_group(make_store(options), rank_, size_, make_gloo_options(options));
     backend->rank = rank_;
     backend->size = size_;
     backend->timeout = timeout_;
@@ -153,17 +154,17 @@ ProcessGroup::ProcessGroup(const GroupOptions& options)
   } catch (const std::exception& error) {
     throw DistributedError(fmt::format(
         "rank {} of {}: could not join the group through {} within {} s: {}", rank_, size_,
-        options.store_file.empty() ? fmt::format("{}:{}", options.master_address, options.master_port)
-                                   : options.store_file,
+        options.store_file.empty()
+            ? fmt::format("{}:{}", options.master_address, options.master_port)
+            : options.store_file,
         timeout_.count() / 1000.0, first_line(error.what())));
   }
 }
 
 at::Tensor ProcessGroup::gather_shards(const at::Tensor& local, int64_t count) const {
   mapinverse::require(local.dim() >= 1 && local.size(0) == shard(count).size(),
-                              "gather_shards: rank {} passed {} rows, its shard of {} has {}",
-                              rank_, local.dim() >= 1 ? local.size(0) : 0, count,
-                              shard(count).size());
+                      "gather_shards: rank {} passed {} rows, its shard of {} has {}", rank_,
+                      local.dim() >= 1 ? local.size(0) : 0, count, shard(count).size());
   if (size_ == 1) return local;
   const int64_t rows = shard_of(count, 0, size_).size();  // rank 0's block is the largest
   auto sizes = local.sizes().vec();
@@ -220,9 +221,8 @@ ProcessGroup::ProcessGroup(const GroupOptions& options)
 
 at::Tensor ProcessGroup::gather_shards(const at::Tensor& local, int64_t count) const {
   mapinverse::require(local.dim() >= 1 && local.size(0) == shard(count).size(),
-                              "gather_shards: rank {} passed {} rows, its shard of {} has {}",
-                              rank_, local.dim() >= 1 ? local.size(0) : 0, count,
-                              shard(count).size());
+                      "gather_shards: rank {} passed {} rows, its shard of {} has {}", rank_,
+                      local.dim() >= 1 ? local.size(0) : 0, count, shard(count).size());
   return local;
 }
 

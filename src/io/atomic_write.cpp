@@ -13,15 +13,13 @@ namespace mapinverse {
 namespace {
 
 [[noreturn]] void fail(std::string_view where, const std::string& path, const std::string& reason) {
-  throw std::runtime_error(fmt::format("{}{}cannot write '{}': {}", where,
-                                       where.empty() ? "" : ": ", path, reason));
+  throw std::runtime_error(
+      fmt::format("{}{}cannot write '{}': {}", where, where.empty() ? "" : ": ", path, reason));
 }
 
 }  // namespace
 
-std::string temporary_path(const std::string& path) {
-  return path + std::string(kTemporarySuffix);
-}
+std::string temporary_path(const std::string& path) { return path + std::string(kTemporarySuffix); }
 
 void write_atomically(const std::string& path,
                       const std::function<void(const std::string& temporary)>& write,

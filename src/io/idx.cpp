@@ -90,14 +90,15 @@ std::vector<uint8_t> read_payload(gzFile file, int64_t count, const std::string&
     const int got = gzread(file, data.data() + done, static_cast<unsigned>(step));
     if (got < 0) {
       int code = 0;
-      throw std::runtime_error(fmt::format("{}: '{}' is not a valid gzip stream while reading "
-                                           "data: {}",
-                                           where, path, gzerror(file, &code)));
+      throw std::runtime_error(
+          fmt::format("{}: '{}' is not a valid gzip stream while reading "
+                      "data: {}",
+                      where, path, gzerror(file, &code)));
     }
     data.resize(done + static_cast<size_t>(got));
     if (got == 0) {
-      throw std::runtime_error(fmt::format("{}: '{}' is truncated: expected {} bytes of data, got {}",
-                                           where, path, total, done));
+      throw std::runtime_error(fmt::format(
+          "{}: '{}' is truncated: expected {} bytes of data, got {}", where, path, total, done));
     }
   }
   unsigned char extra = 0;

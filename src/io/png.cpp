@@ -39,8 +39,8 @@ void png_warning_handler(png_structp /*png*/, png_const_charp /*message*/) {}
 // between setjmp and the libpng calls.
 bool decode_png(std::FILE* file, std::string& error, png_uint_32& width, png_uint_32& height,
                 int& channels, int& bit_depth, std::vector<png_byte>& pixels, int64_t max_pixels) {
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, png_error_handler,
-                                           png_warning_handler);
+  png_structp png =
+      png_create_read_struct(PNG_LIBPNG_VER_STRING, &error, png_error_handler, png_warning_handler);
   if (png == nullptr) {
     error = "out of memory";
     return false;
@@ -102,8 +102,9 @@ bool encode_png(std::FILE* file, std::string& error, png_uint_32 width, png_uint
     return false;
   }
   png_init_io(png, file);
-  png_set_IHDR(png, info, width, height, 8, channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, width, height, 8,
+               channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   const size_t row_bytes = static_cast<size_t>(width) * static_cast<size_t>(channels);
   for (png_uint_32 r = 0; r < height; ++r) rows[r] = pixels.data() + r * row_bytes;
   png_write_info(png, info);
@@ -154,10 +155,10 @@ void write_png(const std::string& path, const torch::Tensor& image) {
   check_defined(image, "write_png()", "image");
   auto chw = image.dim() == 2 ? image.unsqueeze(0) : image;
   require(chw.dim() == 3 && (chw.size(0) == 1 || chw.size(0) == 3),
-                  "write_png(): expected image of shape [C,H,W] with C = 1 or 3, or [H,W], got {}",
-                  shape_string(image));
-  require(chw.size(1) > 0 && chw.size(2) > 0,
-                  "write_png(): expected a non-empty image, got {}", shape_string(image));
+          "write_png(): expected image of shape [C,H,W] with C = 1 or 3, or [H,W], got {}",
+          shape_string(image));
+  require(chw.size(1) > 0 && chw.size(2) > 0, "write_png(): expected a non-empty image, got {}",
+          shape_string(image));
   check_finite(chw, "write_png()", "image");
   auto bytes = chw.detach()
                    .to(torch::kCPU, torch::kFloat32)
@@ -194,9 +195,8 @@ void write_png(const std::string& path, const torch::Tensor& image) {
 torch::Tensor make_grid(const torch::Tensor& images, int64_t columns, int64_t pad,
                         double background) {
   require(images.defined() && images.dim() == 4,
-                  "make_grid(): expected images of shape [N,C,H,W], got {}", shape_string(images));
-  require(columns >= 1, "make_grid(): columns = {}. Violated constraint: columns >= 1",
-                  columns);
+          "make_grid(): expected images of shape [N,C,H,W], got {}", shape_string(images));
+  require(columns >= 1, "make_grid(): columns = {}. Violated constraint: columns >= 1", columns);
   require(pad >= 0, "make_grid(): pad = {}. Violated constraint: pad >= 0", pad);
   const int64_t count = images.size(0);
   const int64_t channels = images.size(1);
@@ -213,8 +213,6 @@ torch::Tensor make_grid(const torch::Tensor& images, int64_t columns, int64_t pa
   return grid;
 }
 
-at::Tensor to_unit_range(const at::Tensor& image) {
-  return ((image + 1.0) * 0.5).clamp(0.0, 1.0);
-}
+at::Tensor to_unit_range(const at::Tensor& image) { return ((image + 1.0) * 0.5).clamp(0.0, 1.0); }
 
 }  // namespace mapinverse

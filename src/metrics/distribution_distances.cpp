@@ -12,12 +12,11 @@ at::Tensor detail::quantiles(const at::Tensor& sorted, const at::Tensor& levels)
   return sorted.index_select(0, lower) * (1 - weight) + sorted.index_select(0, upper) * weight;
 }
 
-double sliced_wasserstein(const at::Tensor& a, const at::Tensor& b,
-                                 int64_t num_projections, uint64_t seed) {
+double sliced_wasserstein(const at::Tensor& a, const at::Tensor& b, int64_t num_projections,
+                          uint64_t seed) {
   detail::check_sample_sets(a, b, "sliced_wasserstein()");
   require(num_projections >= 1,
-                  "sliced_wasserstein(): num_projections = {}. Violated constraint: >= 1",
-                  num_projections);
+          "sliced_wasserstein(): num_projections = {}. Violated constraint: >= 1", num_projections);
   auto generator = make_generator(seed);
   const auto options = at::TensorOptions().dtype(at::kDouble);
   auto directions = randn({a.size(1), num_projections}, options, generator);
@@ -44,10 +43,13 @@ double frechet_distance(const at::Tensor& a, const at::Tensor& b) {
   const auto [mean_b, cov_b] = moments(b);
   // tr (S_a S_b)^(1/2) = sum sqrt(eig(S_a^(1/2) S_b S_a^(1/2))), a symmetric PSD product.
   const auto [values_a, vectors_a] = at::linalg_eigh(cov_a, "L");
-  const auto root_a = vectors_a.matmul(at::diag(values_a.clamp_min(0).sqrt())).matmul(vectors_a.t());
+  const auto root_a =
+      vectors_a.matmul(at::diag(values_a.clamp_min(0).sqrt())).matmul(vectors_a.t());
   const auto product = root_a.matmul(cov_b).matmul(root_a);
-  const auto cross = at::linalg_eigvalsh(0.5 * (product + product.t()), "L").clamp_min(0).sqrt().sum();
-  const auto distance = (mean_a - mean_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2.0 * cross;
+  const auto cross =
+      at::linalg_eigvalsh(0.5 * (product + product.t()), "L").clamp_min(0).sqrt().sum();
+  const auto distance =
+      (mean_a - mean_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2.0 * cross;
   return std::max(distance.item<double>(), 0.0);
 }
 

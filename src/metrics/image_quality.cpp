@@ -4,8 +4,7 @@
 
 namespace mapinverse {
 
-at::Tensor psnr(const at::Tensor& estimate, const at::Tensor& reference,
-                          double data_range) {
+at::Tensor psnr(const at::Tensor& estimate, const at::Tensor& reference, double data_range) {
   detail::check_image_pair(estimate, reference, "psnr()");
   const auto mse = (estimate.to(at::kDouble) - reference.to(at::kDouble))
                        .pow(2)
@@ -14,13 +13,11 @@ at::Tensor psnr(const at::Tensor& estimate, const at::Tensor& reference,
   return 10.0 * at::log10(data_range * data_range / mse.clamp_min(1e-20));
 }
 
-at::Tensor ssim(const at::Tensor& estimate, const at::Tensor& reference,
-                          double data_range) {
+at::Tensor ssim(const at::Tensor& estimate, const at::Tensor& reference, double data_range) {
   detail::check_image_pair(estimate, reference, "ssim()");
   constexpr int64_t kWindow = 11;
   require(estimate.size(2) >= kWindow && estimate.size(3) >= kWindow,
-                  "ssim(): expected images of at least 11x11 pixels, got {}",
-                  shape_string(estimate));
+          "ssim(): expected images of at least 11x11 pixels, got {}", shape_string(estimate));
   const auto options = at::TensorOptions().dtype(at::kDouble).device(estimate.device());
   const auto coordinates = at::arange(kWindow, options) - (kWindow - 1) / 2.0;
   auto profile = at::exp(-coordinates.pow(2) / (2.0 * 1.5 * 1.5));

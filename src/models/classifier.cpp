@@ -8,8 +8,10 @@
 namespace mapinverse {
 
 FashionClassifierImpl::FashionClassifierImpl()
-    : first_(register_module("first", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3).padding(1)))),
-      second_(register_module("second", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3).padding(1)))),
+    : first_(register_module("first",
+                             torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3).padding(1)))),
+      second_(register_module("second",
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3).padding(1)))),
       hidden_(register_module("hidden", torch::nn::Linear(64 * 7 * 7, kFeatureDimension))),
       output_(register_module("output", torch::nn::Linear(kFeatureDimension, kNumClasses))) {}
 

@@ -5,9 +5,8 @@
 namespace mapinverse {
 
 at::Tensor ConsistencyModel::evaluate_at(const at::Tensor& z, double t,
-                                    const at::Tensor& labels) const {
-  return evaluate(z, per_sample(at::scalar_tensor(t, z.options()), z,
-                                        "ConsistencyModel::origin()"),
+                                         const at::Tensor& labels) const {
+  return evaluate(z, per_sample(at::scalar_tensor(t, z.options()), z, "ConsistencyModel::origin()"),
                   labels);
 }
 

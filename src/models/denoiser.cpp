@@ -5,9 +5,8 @@
 namespace mapinverse {
 
 at::Tensor Denoiser::evaluate_at(const at::Tensor& x, double sigma,
-                                    const at::Tensor& labels) const {
-  return evaluate(x, per_sample(at::scalar_tensor(sigma, x.options()), x,
-                                        "Denoiser::denoise()"),
+                                 const at::Tensor& labels) const {
+  return evaluate(x, per_sample(at::scalar_tensor(sigma, x.options()), x, "Denoiser::denoise()"),
                   labels);
 }
 

@@ -4,9 +4,8 @@
 
 namespace mapinverse::detail {
 
-at::Tensor squared_distances(const at::Tensor& points,
-                                       const at::Tensor& point_norms,
-                                       const at::Tensor& centers) {
+at::Tensor squared_distances(const at::Tensor& points, const at::Tensor& point_norms,
+                             const at::Tensor& centers) {
   return (point_norms.unsqueeze(1) - 2.0 * at::matmul(points, centers.t()) +
           centers.square().sum(1).unsqueeze(0))
       .clamp_min(0.0);
@@ -16,19 +15,17 @@ at::Tensor squared_distances(const at::Tensor& points,
 
 namespace mapinverse::detail {
 
-at::Tensor kmeans_plus_plus(const at::Tensor& points, const at::Tensor& point_norms,
-                                      int64_t count, at::Generator& generator) {
+at::Tensor kmeans_plus_plus(const at::Tensor& points, const at::Tensor& point_norms, int64_t count,
+                            at::Generator& generator) {
   const auto num_points = points.size(0);
-  std::vector<int64_t> chosen{
-      at::randint(num_points, {1}, generator, at::kLong).item<int64_t>()};
+  std::vector<int64_t> chosen{at::randint(num_points, {1}, generator, at::kLong).item<int64_t>()};
   auto nearest = squared_distances(points, point_norms, points[chosen[0]].unsqueeze(0)).squeeze(1);
   while (static_cast<int64_t>(chosen.size()) < count) {
     const auto probabilities = nearest.to(at::kCPU, at::kDouble);
     // Fewer distinct points than centers: the remaining choices are arbitrary.
-    const auto next =
-        probabilities.sum().item<double>() > 0.0
-            ? at::multinomial(probabilities, 1, false, generator).item<int64_t>()
-            : at::randint(num_points, {1}, generator, at::kLong).item<int64_t>();
+    const auto next = probabilities.sum().item<double>() > 0.0
+                          ? at::multinomial(probabilities, 1, false, generator).item<int64_t>()
+                          : at::randint(num_points, {1}, generator, at::kLong).item<int64_t>();
     chosen.push_back(next);
     nearest = at::minimum(
         nearest, squared_distances(points, point_norms, points[next].unsqueeze(0)).squeeze(1));
@@ -40,15 +37,15 @@ at::Tensor kmeans_plus_plus(const at::Tensor& points, const at::Tensor& point_no
 
 namespace mapinverse {
 
-std::shared_ptr<const GaussianMixturePrior> fit_gaussian_mixture(
-    const at::Tensor& data, const FitOptions& options) {
+std::shared_ptr<const GaussianMixturePrior> fit_gaussian_mixture(const at::Tensor& data,
+                                                                 const FitOptions& options) {
   constexpr const char* where = "fit_gaussian_mixture()";
   options.validate();
   at::NoGradGuard no_grad;
   check_floating(data, where, "data");
   require(data.dim() >= 2 && data.size(0) >= options.num_components,
-                  "{}: expected data of shape [N,...] with N >= num_components = {}, got {}", where,
-                  options.num_components, shape_string(data));
+          "{}: expected data of shape [N,...] with N >= num_components = {}, got {}", where,
+          options.num_components, shape_string(data));
   check_finite(data, where, "data");
   const auto num_points = data.size(0);
   const auto n = data.numel() / num_points;

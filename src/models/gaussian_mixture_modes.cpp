@@ -9,7 +9,8 @@
 
 namespace mapinverse {
 
-std::vector<GaussianMixtureMode> GaussianMixturePrior::modes(const MapSearchOptions& options) const {
+std::vector<GaussianMixtureMode> GaussianMixturePrior::modes(
+    const MapSearchOptions& options) const {
   options.validate();
   at::NoGradGuard no_grad;
   const auto& p = parameters_;

@@ -7,15 +7,13 @@ namespace mapinverse::detail {
 std::shared_ptr<const GaussianMixturePrior> condition_components(
     const at::Tensor& weights, const at::Tensor& observed_means,
     const at::Tensor& observed_covariances, const at::Tensor& cross_covariances,
-    const at::Tensor& free_means, const at::Tensor& free_covariances,
-    const at::Tensor& observed) {
+    const at::Tensor& free_means, const at::Tensor& free_covariances, const at::Tensor& observed) {
   const auto cholesky = at::linalg_cholesky(observed_covariances);
   const auto residual = (observed.unsqueeze(0) - observed_means).unsqueeze(2);
   const auto whitened = at::linalg_solve_triangular(cholesky, residual, /*upper=*/false);
   const auto whitened_cross =
       at::linalg_solve_triangular(cholesky, cross_covariances, /*upper=*/false);
-  const auto means =
-      free_means + at::matmul(whitened_cross.transpose(1, 2), whitened).squeeze(2);
+  const auto means = free_means + at::matmul(whitened_cross.transpose(1, 2), whitened).squeeze(2);
   const auto covariances =
       free_covariances - at::matmul(whitened_cross.transpose(1, 2), whitened_cross);
   // log N(observed; o_k, A_k) up to the constant -q log(2 pi) / 2, which the softmax cancels.
@@ -31,18 +29,18 @@ std::shared_ptr<const GaussianMixturePrior> condition_components(
 namespace mapinverse::detail {
 
 GaussianMixturePosterior noisy_mixture_posterior(const GaussianMixturePrior& prior,
-                                                        const at::Tensor& matrix,
-                                                        const at::Tensor& y, double sigma_y) {
+                                                 const at::Tensor& matrix, const at::Tensor& y,
+                                                 double sigma_y) {
   const auto& p = prior.parameters();
   const auto n = prior.dimension();
   const auto sigma = prior.component_covariances();
   const auto cross = at::matmul(matrix, sigma);
-  const auto innovation = at::matmul(cross, matrix.t()) +
-                          sigma_y * sigma_y * at::eye(matrix.size(0), matrix.options());
-  return GaussianMixturePosterior(
-      condition_components(p.weights, at::matmul(p.means, matrix.t()), innovation, cross,
-                           p.means, sigma, y),
-      at::zeros({n}, p.means.options()), at::eye(n, p.means.options()), prior.event_shape());
+  const auto innovation =
+      at::matmul(cross, matrix.t()) + sigma_y * sigma_y * at::eye(matrix.size(0), matrix.options());
+  return GaussianMixturePosterior(condition_components(p.weights, at::matmul(p.means, matrix.t()),
+                                                       innovation, cross, p.means, sigma, y),
+                                  at::zeros({n}, p.means.options()), at::eye(n, p.means.options()),
+                                  prior.event_shape());
 }
 
 }  // namespace mapinverse::detail
@@ -50,14 +48,12 @@ GaussianMixturePosterior noisy_mixture_posterior(const GaussianMixturePrior& pri
 namespace mapinverse::detail {
 
 GaussianMixturePosterior noiseless_mixture_posterior(const GaussianMixturePrior& prior,
-                                                            const at::Tensor& matrix,
-                                                            const at::Tensor& y,
-                                                            double range_tolerance) {
+                                                     const at::Tensor& matrix, const at::Tensor& y,
+                                                     double range_tolerance) {
   constexpr const char* where = "posterior()";
   const auto& p = prior.parameters();
   const auto n = prior.dimension();
-  auto [left, singular_values, right_transposed] =
-      at::linalg_svd(matrix, /*full_matrices=*/true);
+  auto [left, singular_values, right_transposed] = at::linalg_svd(matrix, /*full_matrices=*/true);
   const double cutoff = singular_values.max().item<double>() *
                         static_cast<double>(std::max(matrix.size(0), n)) *
                         std::numeric_limits<double>::epsilon();
@@ -94,21 +90,18 @@ GaussianMixturePosterior noiseless_mixture_posterior(const GaussianMixturePrior&
 
 namespace mapinverse {
 
-GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
-                                          const at::Tensor& matrix, const at::Tensor& y,
-                                          double sigma_y) {
+GaussianMixturePosterior posterior(const GaussianMixturePrior& prior, const at::Tensor& matrix,
+                                   const at::Tensor& y, double sigma_y) {
   constexpr const char* where = "posterior()";
   require(std::isfinite(sigma_y) && sigma_y >= 0.0,
-                  "{}: sigma_y = {}. Violated constraint: sigma_y >= 0", where, sigma_y);
+          "{}: sigma_y = {}. Violated constraint: sigma_y >= 0", where, sigma_y);
   check_floating(matrix, where, "H");
   require(matrix.dim() == 2 && matrix.size(1) == prior.dimension(),
-                  "{}: expected H of shape [m,{}], got {}", where, prior.dimension(),
-                  shape_string(matrix));
+          "{}: expected H of shape [m,{}], got {}", where, prior.dimension(), shape_string(matrix));
   const auto m = matrix.size(0);
   check_floating(y, where, "y");
-  require(
-      (y.dim() == 1 && y.size(0) == m) || (y.dim() == 2 && y.size(0) == 1 && y.size(1) == m),
-      "{}: expected y of shape [{}] or [1,{}], got {}", where, m, m, shape_string(y));
+  require((y.dim() == 1 && y.size(0) == m) || (y.dim() == 2 && y.size(0) == 1 && y.size(1) == m),
+          "{}: expected y of shape [{}] or [1,{}], got {}", where, m, m, shape_string(y));
   check_finite(matrix, where, "H");
   check_finite(y, where, "y");
   const auto device = prior.parameters().means.device();
@@ -141,9 +134,8 @@ GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
 
 namespace mapinverse {
 
-GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
-                                          const LinearOperator& op, const at::Tensor& y,
-                                          double sigma_y) {
+GaussianMixturePosterior posterior(const GaussianMixturePrior& prior, const LinearOperator& op,
+                                   const at::Tensor& y, double sigma_y) {
   constexpr const char* where = "posterior()";
   check_floating(y, where, "y");
   const auto n = prior.dimension();
@@ -159,22 +151,20 @@ GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
   const bool batched =
       y.dim() == columns.dim() && y.size(0) == 1 && y.sizes().slice(1) == output_shape;
   require(unbatched || batched,
-                  "{}: expected y of shape [1,{}] or [{}] ({}'s output for one sample), got {}",
-                  where, fmt::join(output_shape, ","), fmt::join(output_shape, ","), op.name(),
-                  shape_string(y));
+          "{}: expected y of shape [1,{}] or [{}] ({}'s output for one sample), got {}", where,
+          fmt::join(output_shape, ","), fmt::join(output_shape, ","), op.name(), shape_string(y));
   return posterior(prior, columns.reshape({n, -1}).t(), y.reshape({-1}), sigma_y);
 }
 
-GaussianMixturePosterior::GaussianMixturePosterior(std::shared_ptr<const GaussianMixturePrior> reduced,
-                           at::Tensor offset, at::Tensor basis,
-                           std::vector<int64_t> event_shape)
+GaussianMixturePosterior::GaussianMixturePosterior(
+    std::shared_ptr<const GaussianMixturePrior> reduced, at::Tensor offset, at::Tensor basis,
+    std::vector<int64_t> event_shape)
     : reduced_(std::move(reduced)),
-        offset_(std::move(offset)),
-        basis_(std::move(basis)),
-        event_shape_(std::move(event_shape)) {
+      offset_(std::move(offset)),
+      basis_(std::move(basis)),
+      event_shape_(std::move(event_shape)) {
   constexpr const char* where = "GaussianMixturePosterior::GaussianMixturePosterior()";
-  require(reduced_ != nullptr, "{}: expected a reduced mixture, got a null pointer",
-                  where);
+  require(reduced_ != nullptr, "{}: expected a reduced mixture, got a null pointer", where);
   const auto d = reduced_->dimension();
   int64_t n = 1;
   for (auto size : event_shape_) n *= size;
@@ -184,14 +174,11 @@ GaussianMixturePosterior::GaussianMixturePosterior(std::shared_ptr<const Gaussia
   offset_ = offset_.to(device, at::kDouble);
   basis_ = basis_.to(device, at::kDouble);
   const double orthonormality_error =
-      (at::matmul(basis_.t(), basis_) - at::eye(d, basis_.options()))
-          .abs()
-          .max()
-          .item<double>();
+      (at::matmul(basis_.t(), basis_) - at::eye(d, basis_.options())).abs().max().item<double>();
   require(orthonormality_error <= 1e-6,
-                  "{}: expected a basis with orthonormal columns (within 1e-6), got max "
-                  "|B^T B - I| = {}",
-                  where, orthonormality_error);
+          "{}: expected a basis with orthonormal columns (within 1e-6), got max "
+          "|B^T B - I| = {}",
+          where, orthonormality_error);
   identity_basis_ = n == d && at::equal(basis_, at::eye(n, basis_.options()));
 }
 
@@ -205,8 +192,7 @@ at::Tensor GaussianMixturePosterior::reduce(const at::Tensor& x) const {
   constexpr const char* where = "GaussianMixturePosterior::reduce()";
   check_floating(x, where, "x");
   check_shape(x, batched_shape(-1), where, "x");
-  const auto flat =
-      x.reshape({x.size(0), dimension()}).to(basis_.device(), at::kDouble) - offset_;
+  const auto flat = x.reshape({x.size(0), dimension()}).to(basis_.device(), at::kDouble) - offset_;
   return identity_basis_ ? flat : at::matmul(flat, basis_);
 }
 

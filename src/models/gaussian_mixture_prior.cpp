@@ -5,35 +5,34 @@
 namespace mapinverse {
 
 std::shared_ptr<const GaussianMixturePrior> GaussianMixturePrior::from_full_covariances(
-      const at::Tensor& weights, const at::Tensor& means, const at::Tensor& covariances,
-      std::vector<int64_t> event_shape) {
+    const at::Tensor& weights, const at::Tensor& means, const at::Tensor& covariances,
+    std::vector<int64_t> event_shape) {
   constexpr const char* where = "GaussianMixturePrior::from_full_covariances()";
   check_floating(means, where, "means");
   require(means.dim() == 2 && means.size(0) >= 1 && means.size(1) >= 1,
-                  "{}: expected means of shape [K,n] with K >= 1 and n >= 1, got {}", where,
-                  shape_string(means));
+          "{}: expected means of shape [K,n] with K >= 1 and n >= 1, got {}", where,
+          shape_string(means));
   check_floating(covariances, where, "covariances");
   const auto k = means.size(0);
   const auto n = means.size(1);
-  require(covariances.dim() == 3 && covariances.size(0) == k &&
-                      covariances.size(1) == n && covariances.size(2) == n,
-                  "{}: expected covariances of shape [{},{},{}], got {}", where, k, n, n,
-                  shape_string(covariances));
+  require(covariances.dim() == 3 && covariances.size(0) == k && covariances.size(1) == n &&
+              covariances.size(2) == n,
+          "{}: expected covariances of shape [{},{},{}], got {}", where, k, n, n,
+          shape_string(covariances));
   const auto sigma = covariances.to(at::kDouble);
   check_finite(sigma, where, "covariances");
   const double asymmetry = (sigma - sigma.transpose(1, 2)).abs().max().item<double>();
   const double scale = std::max(1.0, sigma.abs().max().item<double>());
   require(asymmetry <= 1e-8 * scale,
-                  "{}: expected symmetric covariances, got max |Sigma - Sigma^T| = {}", where,
-                  asymmetry);
+          "{}: expected symmetric covariances, got max |Sigma - Sigma^T| = {}", where, asymmetry);
   auto [eigenvalues, eigenvectors] = at::linalg_eigh(0.5 * (sigma + sigma.transpose(1, 2)));
   const auto smallest = std::get<0>(eigenvalues.min(1));
   for (int64_t c = 0; c < k; ++c) {
     const double value = smallest[c].item<double>();
     require(value > 0.0,
-                    "{}: expected positive definite covariances, got covariances[{}] with "
-                    "smallest eigenvalue {}",
-                    where, c, value);
+            "{}: expected positive definite covariances, got covariances[{}] with "
+            "smallest eigenvalue {}",
+            where, c, value);
   }
   return std::make_shared<const GaussianMixturePrior>(
       Parameters{weights, means, eigenvectors, eigenvalues, at::ones({k}, sigma.options()),
@@ -41,20 +40,18 @@ std::shared_ptr<const GaussianMixturePrior> GaussianMixturePrior::from_full_cova
 }
 
 std::shared_ptr<const GaussianMixturePrior> GaussianMixturePrior::isotropic(const at::Tensor& mean,
-                                                               double variance) {
+                                                                            double variance) {
   constexpr const char* where = "GaussianMixturePrior::isotropic()";
   check_floating(mean, where, "mean");
   require(mean.dim() >= 1 && mean.numel() >= 1,
-                  "{}: expected a non-empty mean of the event shape, got {}", where,
-                  shape_string(mean));
+          "{}: expected a non-empty mean of the event shape, got {}", where, shape_string(mean));
   require(std::isfinite(variance) && variance > 0.0,
-                  "{}: variance = {}. Violated constraint: variance > 0", where, variance);
+          "{}: variance = {}. Violated constraint: variance > 0", where, variance);
   const auto options = mean.options().dtype(at::kDouble);
   const auto n = mean.numel();
-  return std::make_shared<const GaussianMixturePrior>(
-      Parameters{at::ones({1}, options), mean.to(at::kDouble).reshape({1, n}),
-                 at::zeros({1, n, 0}, options), at::zeros({1, 0}, options),
-                 at::full({1}, variance, options), mean.sizes().vec()});
+  return std::make_shared<const GaussianMixturePrior>(Parameters{
+      at::ones({1}, options), mean.to(at::kDouble).reshape({1, n}), at::zeros({1, n, 0}, options),
+      at::zeros({1, 0}, options), at::full({1}, variance, options), mean.sizes().vec()});
 }
 
 at::Tensor GaussianMixturePrior::component_covariances() const {
@@ -89,8 +86,7 @@ at::Tensor GaussianMixturePrior::log_density(const at::Tensor& x, double sigma) 
 }
 
 at::Tensor GaussianMixturePrior::sample(int64_t count, at::Generator& generator) const {
-  require(count >= 0, "GaussianMixturePrior::sample(): expected count >= 0, got {}",
-                  count);
+  require(count >= 0, "GaussianMixturePrior::sample(): expected count >= 0, got {}", count);
   const auto& p = parameters_;
   const auto cpu = p.means.options().device(at::kCPU);
   const auto n = dimension();
@@ -113,8 +109,8 @@ at::Tensor GaussianMixturePrior::sample(int64_t count, at::Generator& generator)
         at::matmul(low_rank_noise.index_select(0, index) * p.eigenvalues[k].sqrt(), basis.t());
     if (!full_rank()) {
       const auto z = residual_noise.index_select(0, index);
-      value = value + p.residual_variances[k].sqrt() *
-                          (z - at::matmul(at::matmul(z, basis), basis.t()));
+      value = value +
+              p.residual_variances[k].sqrt() * (z - at::matmul(at::matmul(z, basis), basis.t()));
     }
     samples.index_copy_(0, index, value);
   }
@@ -134,11 +130,11 @@ at::Tensor GaussianMixturePrior::covariance() const {
 }
 
 at::Tensor GaussianMixturePrior::evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                         const at::Tensor& labels) const {
+                                          const at::Tensor& labels) const {
   require(!labels.defined(),
-                  "GaussianMixturePrior::denoise(): expected no labels (the prior is "
-                  "unconditional), got labels of shape {}",
-                  shape_string(labels));
+          "GaussianMixturePrior::denoise(): expected no labels (the prior is "
+          "unconditional), got labels of shape {}",
+          shape_string(labels));
   const auto flat = flatten(x, "GaussianMixturePrior::denoise()");
   const auto variance = sigma.reshape({-1}).to(at::kDouble).square();
   const auto terms = component_terms(flat, variance);
@@ -146,8 +142,8 @@ at::Tensor GaussianMixturePrior::evaluate(const at::Tensor& x, const at::Tensor&
   const auto w = at::softmax(terms.log_joint, 1);
   // mu_k + U_k diag(lambda_k / (lambda_k + sigma^2)) a_k + s_k^2 / (s_k^2 + sigma^2) d_perp_k.
   const auto shrunk = p.eigenvalues.unsqueeze(0) / terms.eigen_variances * terms.projections;
-  auto denoised = at::matmul(w, p.means) +
-                  at::einsum("bkr,knr->bn", {w.unsqueeze(2) * shrunk, p.bases});
+  auto denoised =
+      at::matmul(w, p.means) + at::einsum("bkr,knr->bn", {w.unsqueeze(2) * shrunk, p.bases});
   if (!full_rank()) {
     const auto residual_weight = w * p.residual_variances.unsqueeze(0) / terms.residual_variances;
     denoised = denoised + at::einsum("bk,bkn->bn", {residual_weight, terms.residuals});
@@ -156,11 +152,11 @@ at::Tensor GaussianMixturePrior::evaluate(const at::Tensor& x, const at::Tensor&
 }
 
 at::Tensor GaussianMixturePrior::spectral_matrices(const at::Tensor& along_basis,
-                                  const at::Tensor& orthogonal) const {
+                                                   const at::Tensor& orthogonal) const {
   const auto& p = parameters_;
   const auto isotropic_part = full_rank() ? at::zeros_like(orthogonal) : orthogonal;
   return at::einsum("knr,kr,kmr->knm",
-                       {p.bases, along_basis - isotropic_part.unsqueeze(1), p.bases}) +
+                    {p.bases, along_basis - isotropic_part.unsqueeze(1), p.bases}) +
          isotropic_part.reshape({-1, 1, 1}) * at::eye(dimension(), p.means.options());
 }
 
@@ -174,7 +170,8 @@ GaussianMixturePrior::Parameters GaussianMixturePrior::placed(const at::Device& 
           p.event_shape};
 }
 
-GaussianMixturePrior::ComponentTerms GaussianMixturePrior::component_terms(const at::Tensor& x, const at::Tensor& variance) const {
+GaussianMixturePrior::ComponentTerms GaussianMixturePrior::component_terms(
+    const at::Tensor& x, const at::Tensor& variance) const {
   const auto p = placed(x.device());
   const auto n = dimension();
   const auto v = variance.to(x.device()).reshape({-1, 1});
@@ -198,8 +195,8 @@ GaussianMixturePrior::ComponentTerms GaussianMixturePrior::component_terms(const
 at::Tensor GaussianMixturePrior::score_from(const ComponentTerms& terms) const {
   const auto p = placed(terms.log_joint.device());
   const auto w = at::softmax(terms.log_joint, 1);
-  auto score = at::einsum(
-      "bkr,knr->bn", {w.unsqueeze(2) * terms.projections / terms.eigen_variances, p.bases});
+  auto score = at::einsum("bkr,knr->bn",
+                          {w.unsqueeze(2) * terms.projections / terms.eigen_variances, p.bases});
   if (!full_rank()) {
     score = score + at::einsum("bk,bkn->bn", {w / terms.residual_variances, terms.residuals});
   }
@@ -220,7 +217,7 @@ at::Tensor GaussianMixturePrior::flatten(const at::Tensor& x, const char* where)
     matches = x.size(static_cast<int64_t>(d) + 1) == shape[d];
   }
   require(matches, "{}: expected x of shape [B,{}], got {}", where, fmt::join(shape, ","),
-                  shape_string(x));
+          shape_string(x));
   return x.reshape({x.size(0), dimension()}).to(at::kDouble);
 }
 
@@ -229,11 +226,11 @@ at::Tensor GaussianMixturePrior::unflatten(const at::Tensor& flat, const at::Ten
 }
 
 at::Tensor GaussianMixturePrior::noise_variance(const at::Tensor& sigma, const at::Tensor& x,
-                                      const char* where) {
+                                                const char* where) {
   const auto values = per_sample(sigma, x, where).reshape({-1}).to(at::kDouble);
   check_finite(values, where, "sigma");
   require((values >= 0).all().item<bool>(), "{}: expected sigma >= 0, got {}", where,
-                  values.min().item<double>());
+          values.min().item<double>());
   return values.square();
 }
 
@@ -245,8 +242,8 @@ GaussianMixturePrior::Parameters GaussianMixturePrior::validated(Parameters p) {
   };
   check(p.means, "means");
   require(p.means.dim() == 2 && p.means.size(0) >= 1 && p.means.size(1) >= 1,
-                  "{}: expected means of shape [K,n] with K >= 1 and n >= 1, got {}", where,
-                  shape_string(p.means));
+          "{}: expected means of shape [K,n] with K >= 1 and n >= 1, got {}", where,
+          shape_string(p.means));
   const auto k = p.means.size(0);
   const auto n = p.means.size(1);
   const auto options = p.means.options().dtype(at::kDouble);
@@ -258,16 +255,13 @@ GaussianMixturePrior::Parameters GaussianMixturePrior::validated(Parameters p) {
 
   check(p.weights, "weights");
   require(p.weights.dim() == 1 && p.weights.size(0) == k,
-                  "{}: expected weights of shape [{}], got {}", where, k,
-                  shape_string(p.weights));
+          "{}: expected weights of shape [{}], got {}", where, k, shape_string(p.weights));
   p.weights = to64(p.weights);
-  require((p.weights >= 0).all().item<bool>(),
-                  "{}: expected weights >= 0, got a weight of {}", where,
-                  p.weights.min().item<double>());
+  require((p.weights >= 0).all().item<bool>(), "{}: expected weights >= 0, got a weight of {}",
+          where, p.weights.min().item<double>());
   const double total = p.weights.sum().item<double>();
   require(std::abs(total - 1.0) <= 1e-6,
-                  "{}: expected weights summing to 1 (within 1e-6), got a sum of {}", where,
-                  total);
+          "{}: expected weights summing to 1 (within 1e-6), got a sum of {}", where, total);
   p.weights = p.weights / total;
 
   check(p.bases, "bases");
@@ -284,41 +278,39 @@ GaussianMixturePrior::Parameters GaussianMixturePrior::validated(Parameters p) {
                    .max()
                    .item<double>();
   require(orthonormality_error <= 1e-6,
-                  "{}: expected bases with orthonormal columns (within 1e-6), got max "
-                  "|U^T U - I| = {}",
-                  where, orthonormality_error);
+          "{}: expected bases with orthonormal columns (within 1e-6), got max "
+          "|U^T U - I| = {}",
+          where, orthonormality_error);
 
   check(p.eigenvalues, "eigenvalues");
-  require(
-      p.eigenvalues.dim() == 2 && p.eigenvalues.size(0) == k && p.eigenvalues.size(1) == r,
-      "{}: expected eigenvalues of shape [{},{}], got {}", where, k, r,
-      shape_string(p.eigenvalues));
+  require(p.eigenvalues.dim() == 2 && p.eigenvalues.size(0) == k && p.eigenvalues.size(1) == r,
+          "{}: expected eigenvalues of shape [{},{}], got {}", where, k, r,
+          shape_string(p.eigenvalues));
   p.eigenvalues = to64(p.eigenvalues);
-  require(r == 0 || (p.eigenvalues > 0).all().item<bool>(),
-                  "{}: expected eigenvalues > 0, got {}", where,
-                  r == 0 ? 0.0 : p.eigenvalues.min().item<double>());
+  require(r == 0 || (p.eigenvalues > 0).all().item<bool>(), "{}: expected eigenvalues > 0, got {}",
+          where, r == 0 ? 0.0 : p.eigenvalues.min().item<double>());
 
   check(p.residual_variances, "residual_variances");
   require(p.residual_variances.dim() == 1 && p.residual_variances.size(0) == k,
-                  "{}: expected residual_variances of shape [{}], got {}", where, k,
-                  shape_string(p.residual_variances));
+          "{}: expected residual_variances of shape [{}], got {}", where, k,
+          shape_string(p.residual_variances));
   p.residual_variances = to64(p.residual_variances);
   if (r == n) {
     p.residual_variances = at::ones({k}, options);
   } else {
     require((p.residual_variances > 0).all().item<bool>(),
-                    "{}: expected residual_variances > 0 when rank {} < dimension {}, got {}",
-                    where, r, n, p.residual_variances.min().item<double>());
+            "{}: expected residual_variances > 0 when rank {} < dimension {}, got {}", where, r, n,
+            p.residual_variances.min().item<double>());
   }
 
   if (p.event_shape.empty()) p.event_shape = {n};
   int64_t event_size = 1;
   for (auto size : p.event_shape) event_size *= size;
   require(std::all_of(p.event_shape.begin(), p.event_shape.end(),
-                              [](int64_t size) { return size >= 1; }) &&
-                      event_size == n,
-                  "{}: expected an event_shape of {} elements, got {}", where, n,
-                  shape_string(p.event_shape));
+                      [](int64_t size) { return size >= 1; }) &&
+              event_size == n,
+          "{}: expected an event_shape of {} elements, got {}", where, n,
+          shape_string(p.event_shape));
   return p;
 }
 

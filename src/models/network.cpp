@@ -5,7 +5,7 @@
 namespace mapinverse {
 
 at::Tensor Network::forward_at(const at::Tensor& x_in, double noise_input,
-                                   const at::Tensor& labels) const {
+                               const at::Tensor& labels) const {
   return forward(x_in, at::full({x_in.size(0)}, noise_input, x_in.options()), labels);
 }
 

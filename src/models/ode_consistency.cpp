@@ -5,12 +5,12 @@
 namespace mapinverse {
 
 at::Tensor OdeConsistency::evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const {
+                                    const at::Tensor& labels) const {
   const auto& schedule = *denoiser_->schedule();
   const auto sigma_start = schedule.sigma(t);
   const double sigma_end = schedule.sigma(options_.epsilon);
   require((sigma_start >= sigma_end).all().item<bool>(),
-                  "OdeConsistency::origin(): expected every t >= epsilon = {}", options_.epsilon);
+          "OdeConsistency::origin(): expected every t >= epsilon = {}", options_.epsilon);
   const auto inverse_rho = 1.0 / options_.rho;
   const auto start_root = sigma_start.pow(inverse_rho);
   const double end_root = std::pow(sigma_end, inverse_rho);
@@ -35,7 +35,7 @@ at::Tensor OdeConsistency::evaluate(const at::Tensor& z, const at::Tensor& t,
 }
 
 at::Tensor OdeConsistency::drift(const at::Tensor& x, const at::Tensor& sigma,
-                      const at::Tensor& labels) const {
+                                 const at::Tensor& labels) const {
   return (x - denoiser_->denoise(x, sigma.reshape({-1}), labels)) / sigma;
 }
 

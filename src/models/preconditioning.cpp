@@ -5,7 +5,7 @@
 namespace mapinverse {
 
 at::Tensor EdmDenoiser::evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                         const at::Tensor& labels) const {
+                                 const at::Tensor& labels) const {
   const double sd = options_.sigma_data;
   const auto variance = sigma.square() + sd * sd;
   const auto c_skip = (sd * sd) / variance;
@@ -16,7 +16,7 @@ at::Tensor EdmDenoiser::evaluate(const at::Tensor& x, const at::Tensor& sigma,
 }
 
 at::Tensor EdmDenoiser::evaluate_at(const at::Tensor& x, double sigma,
-                            const at::Tensor& labels) const {
+                                    const at::Tensor& labels) const {
   const double sd = options_.sigma_data;
   const double variance = sigma * sigma + sd * sd;
   const double c_skip = (sd * sd) / variance;
@@ -27,7 +27,7 @@ at::Tensor EdmDenoiser::evaluate_at(const at::Tensor& x, double sigma,
 }
 
 at::Tensor BoundaryConsistency::evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const {
+                                         const at::Tensor& labels) const {
   const double sd = options_.sigma_data;
   const auto shifted = t - options_.epsilon;
   const auto c_skip = (sd * sd) / (shifted.square() + sd * sd);
@@ -38,7 +38,7 @@ at::Tensor BoundaryConsistency::evaluate(const at::Tensor& z, const at::Tensor& 
 }
 
 at::Tensor BoundaryConsistency::evaluate_at(const at::Tensor& z, double t,
-                            const at::Tensor& labels) const {
+                                            const at::Tensor& labels) const {
   const double sd = options_.sigma_data;
   const double shifted = t - options_.epsilon;
   const double c_skip = (sd * sd) / (shifted * shifted + sd * sd);

@@ -37,10 +37,10 @@ bool check_signature(const torch::jit::Module& module, const std::string& path) 
   if (!shape_ok) {
     std::ostringstream found;
     found << schema;
-    throw std::invalid_argument(fmt::format(
-        "TorchScript model {}: expected forward(x: Tensor, sigma: Tensor[, labels: "
-        "Optional[Tensor]]) -> Tensor, found {}",
-        path, found.str()));
+    throw std::invalid_argument(
+        fmt::format("TorchScript model {}: expected forward(x: Tensor, sigma: Tensor[, labels: "
+                    "Optional[Tensor]]) -> Tensor, found {}",
+                    path, found.str()));
   }
   return arguments.size() == 4;
 }
@@ -49,15 +49,14 @@ bool check_signature(const torch::jit::Module& module, const std::string& path) 
 
 TorchScriptModule::TorchScriptModule(const std::filesystem::path& path, const at::Device& device)
     : path_(path.string()), device_(device), loaded_(std::make_shared<Loaded>()) {
-  require(std::filesystem::is_regular_file(path), "TorchScript model {}: no such file",
-                  path_);
+  require(std::filesystem::is_regular_file(path), "TorchScript model {}: no such file", path_);
   try {
     loaded_->module = torch::jit::load(path_, device_);
   } catch (const c10::Error& error) {
-    throw std::invalid_argument(fmt::format(
-        "TorchScript model {}: not a readable TorchScript archive (save it with "
-        "torch.jit.save or scripts/wrap_torchscript.py): {}",
-        path_, error.what_without_backtrace()));
+    throw std::invalid_argument(
+        fmt::format("TorchScript model {}: not a readable TorchScript archive (save it with "
+                    "torch.jit.save or scripts/wrap_torchscript.py): {}",
+                    path_, error.what_without_backtrace()));
   }
   loaded_->module.eval();
   takes_labels_ = check_signature(loaded_->module, path_);
@@ -65,10 +64,10 @@ TorchScriptModule::TorchScriptModule(const std::filesystem::path& path, const at
 
 at::Tensor TorchScriptModule::forward(const at::Tensor& x, const at::Tensor& sigma,
                                       const at::Tensor& labels) const {
-  require(x.device() == device_, "TorchScript model {}: loaded on {}, called with x on {}",
-                  path_, device_.str(), x.device().str());
+  require(x.device() == device_, "TorchScript model {}: loaded on {}, called with x on {}", path_,
+          device_.str(), x.device().str());
   require(!labels.defined() || takes_labels_,
-                  "TorchScript model {}: labels were given but forward takes none", path_);
+          "TorchScript model {}: labels were given but forward takes none", path_);
   std::vector<torch::jit::IValue> inputs{x, sigma};
   if (takes_labels_) {
     inputs.emplace_back(labels.defined() ? torch::jit::IValue(labels) : torch::jit::IValue());
@@ -78,12 +77,12 @@ at::Tensor TorchScriptModule::forward(const at::Tensor& x, const at::Tensor& sig
     const std::lock_guard<std::mutex> lock(loaded_->mutex);
     output = loaded_->module.forward(std::move(inputs));
   }
-  require(output.isTensor(), "TorchScript model {}: forward returned {}, not a Tensor",
-                  path_, output.tagKind());
+  require(output.isTensor(), "TorchScript model {}: forward returned {}, not a Tensor", path_,
+          output.tagKind());
   auto result = output.toTensor();
   require(result.sizes() == x.sizes(),
-                  "TorchScript model {}: forward returned shape {} for input shape {}", path_,
-                  shape_string(result), shape_string(x));
+          "TorchScript model {}: forward returned shape {} for input shape {}", path_,
+          shape_string(result), shape_string(x));
   return result;
 }
 

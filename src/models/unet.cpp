@@ -12,33 +12,35 @@ torch::Tensor detail::activate(torch::Tensor normalised) {
   return torch::silu_(normalised);
 }
 
-detail::UNetResidualBlockImpl::UNetResidualBlockImpl(int64_t in_channels, int64_t out_channels, int64_t embedding_dim,
-                        int64_t num_groups)
+detail::UNetResidualBlockImpl::UNetResidualBlockImpl(int64_t in_channels, int64_t out_channels,
+                                                     int64_t embedding_dim, int64_t num_groups)
     : norm1_(register_module("norm1", torch::nn::GroupNorm(num_groups, in_channels))),
-        conv1_(register_module(
-            "conv1",
-            torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3).padding(1)))),
-        embedding_(register_module("embedding", torch::nn::Linear(embedding_dim, out_channels))),
-        norm2_(register_module("norm2", torch::nn::GroupNorm(num_groups, out_channels))),
-        conv2_(register_module(
-            "conv2", torch::nn::Conv2d(
-                         torch::nn::Conv2dOptions(out_channels, out_channels, 3).padding(1)))) {
+      conv1_(register_module(
+          "conv1",
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3).padding(1)))),
+      embedding_(register_module("embedding", torch::nn::Linear(embedding_dim, out_channels))),
+      norm2_(register_module("norm2", torch::nn::GroupNorm(num_groups, out_channels))),
+      conv2_(register_module(
+          "conv2",
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(out_channels, out_channels, 3).padding(1)))) {
   if (in_channels != out_channels) {
     skip_ = register_module(
         "skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 1)));
   }
 }
 
-torch::Tensor detail::UNetResidualBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& embedding) {
+torch::Tensor detail::UNetResidualBlockImpl::forward(const torch::Tensor& x,
+                                                     const torch::Tensor& embedding) {
   const auto h = conv1_(activate(norm1_(x))) + embedding_(embedding).unsqueeze(-1).unsqueeze(-1);
   return finish(x, h);
 }
 
-torch::Tensor detail::UNetResidualBlockImpl::forward_with_bias(const torch::Tensor& x, const torch::Tensor& conv1_bias) {
+torch::Tensor detail::UNetResidualBlockImpl::forward_with_bias(const torch::Tensor& x,
+                                                               const torch::Tensor& conv1_bias) {
   const auto& o = conv1_->options;
   const auto h = torch::conv2d(activate(norm1_(x)), conv1_->weight, conv1_bias, o.stride(),
-                               compat::variant_get<torch::ExpandingArray<2>>(o.padding()), o.dilation(),
-                               o.groups());
+                               compat::variant_get<torch::ExpandingArray<2>>(o.padding()),
+                               o.dilation(), o.groups());
   return finish(x, h);
 }
 
@@ -50,7 +52,8 @@ std::vector<torch::Tensor> detail::UNetResidualBlockImpl::embedding_weights() co
   return {embedding_->weight, embedding_->bias, conv1_->bias};
 }
 
-torch::Tensor detail::UNetResidualBlockImpl::finish(const torch::Tensor& x, const torch::Tensor& h) {
+torch::Tensor detail::UNetResidualBlockImpl::finish(const torch::Tensor& x,
+                                                    const torch::Tensor& h) {
   const auto out = conv2_(activate(norm2_(h)));
   const auto shortcut = skip_ ? skip_(x) : x;
   // (shortcut + out) / sqrt(2), scaling the fresh sum in place.
@@ -90,8 +93,7 @@ torch::Tensor UNetImpl::run_blocks(const torch::Tensor& x_in, ApplyBlock&& block
   return output_(detail::activate(output_norm_(h)));
 }
 
-UNetImpl::UNetImpl(UNetOptions options)
-    : options_(std::move(options)) {
+UNetImpl::UNetImpl(UNetOptions options) : options_(std::move(options)) {
   options_.validate();
   const auto& o = options_;
   const auto levels = o.channel_multipliers.size();
@@ -117,16 +119,15 @@ UNetImpl::UNetImpl(UNetOptions options)
   int64_t channels = o.channels(0);
   for (size_t level = 0; level < levels; ++level) {
     for (int64_t b = 0; b < o.blocks_per_level; ++b) {
-      down_blocks_.push_back(register_module(fmt::format("down{}_{}", level, b),
-                                             block(channels, o.channels(level))));
+      down_blocks_.push_back(
+          register_module(fmt::format("down{}_{}", level, b), block(channels, o.channels(level))));
       channels = o.channels(level);
       skip_channels.push_back(channels);
     }
     if (level + 1 < levels) {
       downsamples_.push_back(register_module(
           fmt::format("downsample{}", level),
-          torch::nn::Conv2d(
-              torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(1))));
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).stride(2).padding(1))));
     }
   }
   for (int b = 0; b < 2; ++b) {
@@ -149,15 +150,14 @@ UNetImpl::UNetImpl(UNetOptions options)
   }
   output_norm_ = register_module("output_norm", torch::nn::GroupNorm(o.num_groups, channels));
   output_ = register_module(
-      "output",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, o.in_channels, 3).padding(1)));
+      "output", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, o.in_channels, 3).padding(1)));
   torch::NoGradGuard no_grad;
   output_->weight.zero_();
   output_->bias.zero_();
 }
 
 torch::Tensor UNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& c_noise,
-                        const torch::Tensor& labels) {
+                                const torch::Tensor& labels) {
   check_image(x_in);
   check_noise_and_labels(x_in, c_noise, labels);
   const auto embedding = noise_embedding(c_noise, labels);
@@ -167,17 +167,17 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x_in, const torch::Tensor& 
 }
 
 torch::Tensor UNetImpl::forward_at(const torch::Tensor& x_in, double c_noise,
-                           const torch::Tensor& labels) {
+                                   const torch::Tensor& labels) {
   check_image(x_in);
   if (options_.num_classes > 0) {
     return forward(x_in, torch::full({x_in.size(0)}, c_noise, x_in.options()), labels);
   }
   check_noise_and_labels(x_in, torch::Tensor(), labels);
   const auto biases = conv1_biases(c_noise, x_in.options());
-  return run_blocks(x_in, [&](detail::UNetResidualBlock& block, size_t index,
-                              const torch::Tensor& h) {
-    return block->forward_with_bias(h, biases->at(index));
-  });
+  return run_blocks(x_in,
+                    [&](detail::UNetResidualBlock& block, size_t index, const torch::Tensor& h) {
+                      return block->forward_with_bias(h, biases->at(index));
+                    });
 }
 
 torch::Tensor UNetImpl::noise_embedding(const torch::Tensor& c_noise, const torch::Tensor& labels) {
@@ -189,7 +189,7 @@ torch::Tensor UNetImpl::noise_embedding(const torch::Tensor& c_noise, const torc
 }
 
 std::shared_ptr<const std::vector<torch::Tensor>> UNetImpl::conv1_biases(
-      double c_noise, const torch::TensorOptions& options) {
+    double c_noise, const torch::TensorOptions& options) {
   const auto weights = embedding_weights();
   const bool needs_graph =
       torch::GradMode::is_enabled() &&
@@ -202,8 +202,8 @@ std::shared_ptr<const std::vector<torch::Tensor>> UNetImpl::conv1_biases(
     cache_->entries.clear();
     cache_->stamp = std::move(stamp);
   }
-  const auto key = std::make_tuple(c_noise, options.dtype().toScalarType(),
-                                   options.device().type(), options.device().index());
+  const auto key = std::make_tuple(c_noise, options.dtype().toScalarType(), options.device().type(),
+                                   options.device().index());
   if (const auto found = cache_->entries.find(key); found != cache_->entries.end()) {
     return found->second;
   }
@@ -217,12 +217,11 @@ std::shared_ptr<const std::vector<torch::Tensor>> UNetImpl::conv1_biases(
 }
 
 std::shared_ptr<const std::vector<torch::Tensor>> UNetImpl::compute_conv1_biases(
-      double c_noise, const torch::TensorOptions& options) {
+    double c_noise, const torch::TensorOptions& options) {
   const auto embedding = noise_embedding(torch::full({1}, c_noise, options), torch::Tensor());
   auto biases = std::make_shared<std::vector<torch::Tensor>>();
-  for_each_block([&](detail::UNetResidualBlock& block) {
-    biases->push_back(block->conv1_bias(embedding));
-  });
+  for_each_block(
+      [&](detail::UNetResidualBlock& block) { biases->push_back(block->conv1_bias(embedding)); });
   return biases;
 }
 
@@ -236,7 +235,7 @@ std::vector<torch::Tensor> UNetImpl::embedding_weights() {
 }
 
 std::vector<std::tuple<const void*, const void*, uint32_t>> UNetImpl::stamp_of(
-      const std::vector<torch::Tensor>& weights) {
+    const std::vector<torch::Tensor>& weights) {
   std::vector<std::tuple<const void*, const void*, uint32_t>> stamp;
   stamp.reserve(weights.size());
   for (const auto& weight : weights) {
@@ -251,12 +250,12 @@ void UNetImpl::check_image(const torch::Tensor& x_in) const {
   check_floating(x_in, where, "x_in");
   const int64_t factor = int64_t{1} << (options_.channel_multipliers.size() - 1);
   require(x_in.size(2) % factor == 0 && x_in.size(3) % factor == 0,
-                  "{}: expected x_in's height and width divisible by {}, got {}", where, factor,
-                  shape_string(x_in));
+          "{}: expected x_in's height and width divisible by {}, got {}", where, factor,
+          shape_string(x_in));
 }
 
 void UNetImpl::check_noise_and_labels(const torch::Tensor& x_in, const torch::Tensor& c_noise,
-                              const torch::Tensor& labels) const {
+                                      const torch::Tensor& labels) const {
   constexpr const char* where = "UNet::forward()";
   if (c_noise.defined()) {
     check_shape(c_noise, {x_in.size(0)}, where, "c_noise");
@@ -264,23 +263,23 @@ void UNetImpl::check_noise_and_labels(const torch::Tensor& x_in, const torch::Te
   }
   if (options_.num_classes == 0) {
     require(!labels.defined(),
-                    "{}: expected no labels for an unconditional network (num_classes = 0), "
-                    "got {}",
-                    where, shape_string(labels));
+            "{}: expected no labels for an unconditional network (num_classes = 0), "
+            "got {}",
+            where, shape_string(labels));
     return;
   }
   check_shape(labels, {x_in.size(0)}, where, "labels");
-  require(labels.scalar_type() == torch::kInt64, "{}: expected int64 labels, got {}",
-                  where, c10::toString(labels.scalar_type()));
+  require(labels.scalar_type() == torch::kInt64, "{}: expected int64 labels, got {}", where,
+          c10::toString(labels.scalar_type()));
 }
 
 torch::Tensor UNetNetwork::forward(const torch::Tensor& x_in, const torch::Tensor& noise_input,
-                        const torch::Tensor& labels) const {
+                                   const torch::Tensor& labels) const {
   return unet_->forward(x_in, noise_input, labels);
 }
 
 torch::Tensor UNetNetwork::forward_at(const torch::Tensor& x_in, double noise_input,
-                           const torch::Tensor& labels) const {
+                                      const torch::Tensor& labels) const {
   return unet_->forward_at(x_in, noise_input, labels);
 }
 

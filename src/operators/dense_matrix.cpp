@@ -10,9 +10,9 @@ at::Tensor DenseMatrix::apply(const at::Tensor& x) const {
   constexpr const char* where = "DenseMatrix::apply()";
   check_floating(x, where, "x");
   require(x.dim() >= 2 && x.numel() == x.size(0) * cols(),
-                  "{}: expected x of shape [B,{}] (or [B,...] with {} entries per sample), "
-                  "got {}",
-                  where, fmt::join(input_shape_, ","), cols(), shape_string(x));
+          "{}: expected x of shape [B,{}] (or [B,...] with {} entries per sample), "
+          "got {}",
+          where, fmt::join(input_shape_, ","), cols(), shape_string(x));
   return at::matmul(x.reshape({x.size(0), cols()}), placed(x).t());
 }
 
@@ -45,9 +45,9 @@ at::Tensor DenseMatrix::solve_gram(const at::Tensor& r, double a, double b) cons
   const double pivot_floor =
       static_cast<double>(rows()) * epsilon * system.diagonal().max().item<double>();
   require(info.item<int64_t>() == 0 && factor.diagonal().pow(2).min().item<double>() > pivot_floor,
-                  "{}: a I + b H H^T is not positive definite for a = {}, b = {} (H has rank "
-                  "< {} rows); use a > 0",
-                  where, a, b, rows());
+          "{}: a I + b H H^T is not positive definite for a = {}, b = {} (H has rank "
+          "< {} rows); use a > 0",
+          where, a, b, rows());
   return at::cholesky_solve(r.t(), factor).t();
 }
 

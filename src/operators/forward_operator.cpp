@@ -16,9 +16,8 @@ at::Tensor ForwardOperator::vjp(const at::Tensor& x, const at::Tensor& v) const 
   at::AutoGradMode grad_on(true);
   const auto input = detail::autograd_ready(x).detach().requires_grad_(true);
   const auto output = apply(input);
-  require(output.sizes() == v.sizes(),
-                  "{}: expected v of shape {} (the shape of apply(x)), got {}", where,
-                  shape_string(output), shape_string(v));
+  require(output.sizes() == v.sizes(), "{}: expected v of shape {} (the shape of apply(x)), got {}",
+          where, shape_string(output), shape_string(v));
   check_same_placement(output, v, where.c_str(), "apply(x)", "v");
   if (!output.requires_grad()) return at::zeros_like(input).detach();
   VjpOptions allow_unused;
@@ -58,9 +57,9 @@ at::Tensor LinearOperator::solve_gram(const at::Tensor& r, double a, double b) c
     // Zero curvature means r has a component outside range(H) with a == 0:
     // nothing more can be gained for that sample.
     const auto usable = active & (curvature > 0);
-    const auto step = at::where(
-        usable, residual_norm2 / at::where(usable, curvature, at::ones_like(curvature)),
-        at::zeros_like(curvature));
+    const auto step =
+        at::where(usable, residual_norm2 / at::where(usable, curvature, at::ones_like(curvature)),
+                  at::zeros_like(curvature));
     solution = solution + scale(step) * direction;
     residual = residual - scale(step) * system_direction;
     const auto next_norm2 = dot(residual, residual);

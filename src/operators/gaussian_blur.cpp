@@ -11,7 +11,8 @@ at::Tensor GaussianBlur::solve_gram(const at::Tensor& r, double a, double b) con
   });
 }
 
-at::Tensor GaussianBlur::spectrum(int64_t height, int64_t width, const at::TensorOptions& options) const {
+at::Tensor GaussianBlur::spectrum(int64_t height, int64_t width,
+                                  const at::TensorOptions& options) const {
   return cache_.get({options.device(), options.dtype().toScalarType(), {height, width}}, [&] {
     // Wrapped and transformed in float64 on the CPU, then converted once.
     auto wrapped = at::zeros({height, width}, at::kDouble);
@@ -43,12 +44,12 @@ at::Tensor GaussianBlur::make_kernel(const Options& options) {
   return (kernel / kernel.sum()).contiguous();
 }
 
-at::Tensor GaussianBlur::filter(const at::Tensor& x, const char* method, const char* name,
-                               const std::function<at::Tensor(const at::Tensor&)>& multiplier) const {
+at::Tensor GaussianBlur::filter(
+    const at::Tensor& x, const char* method, const char* name,
+    const std::function<at::Tensor(const at::Tensor&)>& multiplier) const {
   const auto where = fmt::format("GaussianBlur::{}", method);
   check_floating(x, where.c_str(), name);
-  require(x.dim() == 4, "{}: expected {} of shape [B,C,H,W], got {}", where, name,
-                  shape_string(x));
+  require(x.dim() == 4, "{}: expected {} of shape [B,C,H,W], got {}", where, name, shape_string(x));
   const int64_t height = x.size(2);
   const int64_t width = x.size(3);
   const auto factor = multiplier(spectrum(height, width, x.options()));

@@ -23,8 +23,8 @@ torch::indexing::Slice centred_span(int64_t size, int64_t divisor) {
 at::Tensor paper_mask(PaperMask kind, int64_t height, int64_t width) {
   using torch::indexing::None;
   using torch::indexing::Slice;
-  require(height >= 4 && width >= 4,
-                  "paper_mask(): expected height >= 4 and width >= 4, got {}x{}", height, width);
+  require(height >= 4 && width >= 4, "paper_mask(): expected height >= 4 and width >= 4, got {}x{}",
+          height, width);
   const auto all = Slice();
   const auto every_other = Slice(0, None, 2);
   const auto box50 = std::array{centred_span(height, 2), centred_span(width, 2)};
@@ -63,20 +63,18 @@ at::Tensor paper_mask(PaperMask kind, int64_t height, int64_t width) {
 
 namespace mapinverse {
 
-at::Tensor random_mask(int64_t height, int64_t width, double keep_probability,
-                                 uint64_t seed) {
+at::Tensor random_mask(int64_t height, int64_t width, double keep_probability, uint64_t seed) {
   require(height >= 1 && width >= 1,
-                  "random_mask(): expected height >= 1 and width >= 1, got {}x{}", height, width);
-  require(
-      std::isfinite(keep_probability) && keep_probability > 0.0 && keep_probability <= 1.0,
-      "random_mask(): expected 0 < keep_probability <= 1, got {}", keep_probability);
+          "random_mask(): expected height >= 1 and width >= 1, got {}x{}", height, width);
+  require(std::isfinite(keep_probability) && keep_probability > 0.0 && keep_probability <= 1.0,
+          "random_mask(): expected 0 < keep_probability <= 1, got {}", keep_probability);
   auto generator = make_generator(seed);
   const auto uniform = at::rand({1, 1, height, width}, generator, at::kDouble);
   auto observed = (uniform < keep_probability).to(at::kFloat);
   require(observed.sum().item<double>() > 0.0,
-                  "random_mask(): no pixel of the {}x{} mask is observed with keep_probability = "
-                  "{} and seed = {}; use another seed or a larger probability",
-                  height, width, keep_probability, seed);
+          "random_mask(): no pixel of the {}x{} mask is observed with keep_probability = "
+          "{} and seed = {}; use another seed or a larger probability",
+          height, width, keep_probability, seed);
   return observed;
 }
 

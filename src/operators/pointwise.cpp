@@ -5,8 +5,8 @@
 namespace mapinverse {
 
 std::shared_ptr<const PointwiseNonlinear> PointwiseNonlinear::tanh() {
-  return std::make_shared<const PointwiseNonlinear>(
-      [](const at::Tensor& x) { return at::tanh(x); }, "tanh");
+  return std::make_shared<const PointwiseNonlinear>([](const at::Tensor& x) { return at::tanh(x); },
+                                                    "tanh");
 }
 
 }  // namespace mapinverse

@@ -5,7 +5,7 @@
 namespace mapinverse {
 
 at::Tensor GradientAscent::State::step(const at::Tensor& z, const at::Tensor& gradient,
-                       double learning_rate) {
+                                       double learning_rate) {
   return z + learning_rate * gradient;
 }
 

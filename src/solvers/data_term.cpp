@@ -5,7 +5,7 @@
 namespace mapinverse::detail {
 
 DataTerm data_term(const Problem& problem, const at::Tensor& x_hat, double a, double b,
-                          bool with_fit) {
+                   bool with_fit) {
   at::NoGradGuard no_grad;
   const auto estimate = x_hat.detach();
   const auto& op = problem.forward_operator;

@@ -4,8 +4,7 @@
 
 namespace mapinverse {
 
-Summary Dps::solve(const Problem& problem,
-                const std::vector<IterationCallback>& callbacks) const {
+Summary Dps::solve(const Problem& problem, const std::vector<IterationCallback>& callbacks) const {
   problem.validate();
   detail::SolveRecorder recorder(name(), callbacks, options_.schedule.num_steps);
   auto noise = detail::noise_source(problem);

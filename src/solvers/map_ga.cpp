@@ -5,7 +5,7 @@
 namespace mapinverse {
 
 at::Tensor MapGa::run(const Problem& problem, detail::SolveRecorder& recorder,
-                    NoiseSource& noise) const {
+                      NoiseSource& noise) const {
   const auto& schedule = *consistency_->schedule();
   const auto times = time_steps();
   const double sigma_floor = schedule.sigma(times.back());
@@ -23,7 +23,8 @@ at::Tensor MapGa::run(const Problem& problem, detail::SolveRecorder& recorder,
     recorder.count_forwards(consistency_->network_calls_per_evaluation());
     recorder.check_finite(estimate, "the estimate C(z, t)", recorder.current_step(), sigma_t);
     const double sigma_next = schedule.sigma(times[i + 1]);
-    const double scale = std::sqrt(std::max(sigma_next * sigma_next - sigma_floor * sigma_floor, 0.0));
+    const double scale =
+        std::sqrt(std::max(sigma_next * sigma_next - sigma_floor * sigma_floor, 0.0));
     z = scale > 0.0 ? estimate + scale * noise.randn_like(estimate) : estimate;
     const auto fit = detail::data_term(problem, estimate, variance_y, sigma_eps * sigma_eps);
     if (!recorder.end_step(t, sigma_t, detail::batch_mean(fit.residual_norm),
@@ -35,7 +36,7 @@ at::Tensor MapGa::run(const Problem& problem, detail::SolveRecorder& recorder,
 }
 
 at::Tensor MapGa::ascend(const Problem& problem, at::Tensor z, double t, double learning_rate,
-                       double sigma_eps, detail::SolveRecorder& recorder) const {
+                         double sigma_eps, detail::SolveRecorder& recorder) const {
   const double variance_eps = sigma_eps * sigma_eps;
   const double variance_y = problem.sigma_y * problem.sigma_y;
   const int64_t calls = consistency_->network_calls_per_evaluation();

@@ -5,7 +5,7 @@
 namespace mapinverse {
 
 at::Tensor Pgdm::run(const Problem& problem, at::Tensor x, detail::SolveRecorder& recorder,
-                    NoiseSource& noise) const {
+                     NoiseSource& noise) const {
   const auto& schedule = *models_.denoiser->schedule();
   const auto times = options_.schedule.times();
   const double sigma_floor = schedule.sigma(times.back());
@@ -15,8 +15,8 @@ at::Tensor Pgdm::run(const Problem& problem, at::Tensor x, detail::SolveRecorder
     const double sigma_t = schedule.sigma(times[i]);
     const double variance_t = sigma_t * sigma_t;
     const double r_squared = variance_t * variance_d / (variance_t + variance_d);
-    const auto guided = detail::guided_estimate(*models_.denoiser, problem, x, sigma_t,
-                                                variance_y, r_squared, recorder);
+    const auto guided = detail::guided_estimate(*models_.denoiser, problem, x, sigma_t, variance_y,
+                                                r_squared, recorder);
     const auto conditional = guided.estimate + variance_t * guided.guidance;
     x = reverse_step(x, conditional, sigma_t, schedule.sigma(times[i + 1]), sigma_floor,
                      options_.step, noise);

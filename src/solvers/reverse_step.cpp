@@ -4,9 +4,9 @@
 
 namespace mapinverse {
 
-at::Tensor reverse_step(const at::Tensor& x_t, const at::Tensor& x_hat,
-                                  double sigma_t, double sigma_s, double sigma_floor,
-                                  const ReverseStepOptions& options, NoiseSource& noise) {
+at::Tensor reverse_step(const at::Tensor& x_t, const at::Tensor& x_hat, double sigma_t,
+                        double sigma_s, double sigma_floor, const ReverseStepOptions& options,
+                        NoiseSource& noise) {
   if (options.update == ReverseUpdate::kRenoise) {
     const double scale = std::sqrt(std::max(sigma_s * sigma_s - sigma_floor * sigma_floor, 0.0));
     return scale > 0.0 ? x_hat + scale * noise.randn_like(x_hat) : x_hat;

@@ -16,13 +16,15 @@ at::Tensor EdmHeunSampler::sample(const SampleRequest& request) const {
     const double step = sigmas[i + 1] - sigmas[i];
     const auto slope = drift(x, sigmas[i], request.labels);
     auto next = x + step * slope;
-    if (sigmas[i + 1] > 0.0) next = x + 0.5 * step * (slope + drift(next, sigmas[i + 1], request.labels));
+    if (sigmas[i + 1] > 0.0)
+      next = x + 0.5 * step * (slope + drift(next, sigmas[i + 1], request.labels));
     x = next;
   }
   return x;
 }
 
-at::Tensor EdmHeunSampler::drift(const at::Tensor& x, double sigma, const at::Tensor& labels) const {
+at::Tensor EdmHeunSampler::drift(const at::Tensor& x, double sigma,
+                                 const at::Tensor& labels) const {
   return (x - denoiser_->denoise(x, sigma, labels)) / sigma;
 }
 

@@ -32,8 +32,8 @@ TEST_CASE("per_sample broadcasts a scalar or one value per sample") {
 TEST_CASE("check_finite and check_same_placement report the problem") {
   CHECK_THROWS_WITH(mapinverse::check_finite(torch::tensor({1.0, std::nan("")}), "f()", "y"),
                     Contains("y contains NaN"));
-  CHECK_THROWS_WITH(mapinverse::check_same_placement(torch::zeros({1}, torch::kFloat32),
-                                                 torch::zeros({1}, torch::kFloat64), "f()", "x",
-                                                 "y"),
-                    Contains("x has dtype Float but y has dtype Double"));
+  CHECK_THROWS_WITH(
+      mapinverse::check_same_placement(torch::zeros({1}, torch::kFloat32),
+                                       torch::zeros({1}, torch::kFloat64), "f()", "x", "y"),
+      Contains("x has dtype Float but y has dtype Double"));
 }

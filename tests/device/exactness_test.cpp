@@ -121,8 +121,8 @@ TEST_CASE("MAP-GA on the device reaches the closed-form MAP of a Gaussian prior"
   options.num_iter = 20;
   const auto estimate = MapGa(fixture.models, options).solve(problem).estimate;
   const auto map = fixture.map_estimate(problem);
-  const double error = ((estimate.to(torch::kCPU, torch::kFloat64) - map).norm() / map.norm())
-                           .item<double>();
+  const double error =
+      ((estimate.to(torch::kCPU, torch::kFloat64) - map).norm() / map.norm()).item<double>();
   INFO("relative error " << error);
   CHECK(error <= 1e-2);
 }
@@ -143,8 +143,7 @@ TEST_CASE("PGDM on the device samples the exact posterior of a Gaussian mixture"
   Pgdm::Options options;
   options.schedule.num_steps = 100;
   const auto samples = Pgdm(fixture.models(), options).solve(problem).estimate;
-  const double distance =
-      sliced_wasserstein(samples.to(torch::kCPU, torch::kFloat64), reference);
+  const double distance = sliced_wasserstein(samples.to(torch::kCPU, torch::kFloat64), reference);
   INFO("distance " << distance << ", floor " << floor << ", prior " << prior_distance);
   CHECK(distance < 10 * floor);
   CHECK(distance < 0.5 * prior_distance);

@@ -77,9 +77,13 @@ TEST_CASE("options_from_environment reads torchrun's variables and names bad one
     CHECK(options.rank == 0);
   }
   {
-    ScopedEnvironment env{{"WORLD_SIZE", "4"}, {"RANK", "3"}, {"MASTER_ADDR", "10.0.0.7"},
-                          {"MASTER_PORT", "29999"}, {"MAPINVERSE_STORE_FILE", nullptr},
-                          {"MAPINVERSE_DIST_TIMEOUT", "42"}, {"GLOO_SOCKET_IFNAME", "eth1"}};
+    ScopedEnvironment env{{"WORLD_SIZE", "4"},
+                          {"RANK", "3"},
+                          {"MASTER_ADDR", "10.0.0.7"},
+                          {"MASTER_PORT", "29999"},
+                          {"MAPINVERSE_STORE_FILE", nullptr},
+                          {"MAPINVERSE_DIST_TIMEOUT", "42"},
+                          {"GLOO_SOCKET_IFNAME", "eth1"}};
     const auto options = mapinverse::distributed::options_from_environment();
     CHECK(options.world_size == 4);
     CHECK(options.rank == 3);
@@ -99,7 +103,9 @@ TEST_CASE("options_from_environment reads torchrun's variables and names bad one
                       Catch::Contains("WORLD_SIZE=two"));
   }
   {
-    ScopedEnvironment env{{"WORLD_SIZE", "2"}, {"RANK", "0"}, {"MASTER_ADDR", nullptr},
+    ScopedEnvironment env{{"WORLD_SIZE", "2"},
+                          {"RANK", "0"},
+                          {"MASTER_ADDR", nullptr},
                           {"MAPINVERSE_STORE_FILE", nullptr}};
     CHECK_THROWS_WITH(mapinverse::distributed::options_from_environment(),
                       Catch::Contains("MASTER_ADDR and MASTER_PORT"));
@@ -147,8 +153,8 @@ TEST_CASE("Two ranks on loopback gather uneven shards, broadcast and reduce", "[
   std::thread other(rank_body, 1);
   rank_body(0);
   other.join();
-  const auto expected = torch::stack({torch::arange(count, torch::kFloat64),
-                                      10 * torch::arange(count, torch::kFloat64)}, 1);
+  const auto expected = torch::stack(
+      {torch::arange(count, torch::kFloat64), 10 * torch::arange(count, torch::kFloat64)}, 1);
   for (int rank = 0; rank < 2; ++rank) {
     CHECK(torch::equal(gathered[rank], expected));
     CHECK(maxima[rank] == 7.0);

@@ -15,8 +15,7 @@
 namespace mapinverse::fuzzing {
 
 inline const std::string& scratch_file(const char* suffix) {
-  static const std::string path =
-      "/dev/shm/mapinverse_fuzz_" + std::to_string(::getpid()) + suffix;
+  static const std::string path = "/dev/shm/mapinverse_fuzz_" + std::to_string(::getpid()) + suffix;
   return path;
 }
 

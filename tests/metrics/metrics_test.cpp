@@ -39,7 +39,8 @@ TEST_CASE("sliced Wasserstein: zero for equal sets, the shift for shifted Gaussi
   const auto shift = torch::tensor({1.0, 0.0, 0.0}, torch::kFloat64);
   const double distance = sliced_wasserstein(a, a + shift, 2000);
   CHECK(distance == Approx(std::sqrt(1.0 / 3.0)).epsilon(0.05));
-  CHECK_THROWS_AS(sliced_wasserstein(a, torch::zeros({10, 2}, torch::kFloat64)), std::invalid_argument);
+  CHECK_THROWS_AS(sliced_wasserstein(a, torch::zeros({10, 2}, torch::kFloat64)),
+                  std::invalid_argument);
 }
 
 TEST_CASE("Frechet distance matches the Gaussian closed form") {

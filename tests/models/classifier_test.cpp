@@ -12,7 +12,8 @@ TEST_CASE("the Fashion-MNIST classifier gives 128 features and 10 logits per ima
   torch::manual_seed(0);
   FashionClassifier model;
   const auto x = torch::rand({3, 1, 28, 28}) * 2 - 1;
-  CHECK(model->features(x).sizes() == torch::IntArrayRef({3, FashionClassifierImpl::kFeatureDimension}));
+  CHECK(model->features(x).sizes() ==
+        torch::IntArrayRef({3, FashionClassifierImpl::kFeatureDimension}));
   CHECK(model->forward(x).sizes() == torch::IntArrayRef({3, FashionClassifierImpl::kNumClasses}));
   CHECK((model->features(x) >= 0).all().item<bool>());
 }

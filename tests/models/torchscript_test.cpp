@@ -111,18 +111,19 @@ TEST_CASE("TorchScript backends are differentiable with respect to the image") {
 
 TEST_CASE("TorchScript files with another signature are refused at load time") {
   const TemporaryDirectory folder("torchscript_signature");
-  const std::string expected = "expected forward(x: Tensor, sigma: Tensor[, labels: Optional[Tensor]])";
+  const std::string expected =
+      "expected forward(x: Tensor, sigma: Tensor[, labels: Optional[Tensor]])";
   const auto one_argument = save_module(folder, "one", "def forward(self, x):\n    return x\n");
   const auto float_sigma =
       save_module(folder, "float_sigma", "def forward(self, x, sigma: float):\n    return x\n");
-  const auto four_arguments = save_module(
-      folder, "four", "def forward(self, x, sigma, labels, extra):\n    return x\n");
-  const auto tuple_result = save_module(
-      folder, "tuple", "def forward(self, x, sigma):\n    return (x, sigma)\n");
+  const auto four_arguments =
+      save_module(folder, "four", "def forward(self, x, sigma, labels, extra):\n    return x\n");
+  const auto tuple_result =
+      save_module(folder, "tuple", "def forward(self, x, sigma):\n    return (x, sigma)\n");
   for (const auto& path : {one_argument, float_sigma, four_arguments, tuple_result}) {
     CAPTURE(path);
-    const auto message = invalid_argument_message(
-        [&] { load_torchscript_denoiser(path, TorchScriptOptions{}); });
+    const auto message =
+        invalid_argument_message([&] { load_torchscript_denoiser(path, TorchScriptOptions{}); });
     CHECK_THAT(message, Contains(expected) && Contains(path));
   }
   const auto no_forward = save_module(folder, "no_forward", "def other(self, x):\n    return x\n");
@@ -154,8 +155,9 @@ TEST_CASE("TorchScript calls check labels and the result's shape") {
   const auto affine = load_torchscript_denoiser(save_module(folder, "affine", kAffineNetwork),
                                                 TorchScriptOptions{});
   const auto x = test_images();
-  CHECK_THAT(invalid_argument_message(
-                 [&] { affine->denoise(x, 0.5, torch::tensor({1, 2}, torch::kLong)); }),
+  CHECK_THAT(invalid_argument_message([&] {
+               affine->denoise(x, 0.5, torch::tensor({1, 2}, torch::kLong));
+             }),
              Contains("labels were given but forward takes none"));
   TorchScriptOptions ready;
   ready.form = TorchScriptForm::kReady;

@@ -186,7 +186,8 @@ TEST_CASE("UNet::forward_at equals forward with the noise input repeated per sam
   SECTION("gradients reach the weights when they require them") {
     for (auto& parameter : unet->parameters()) parameter.requires_grad_(true);
     const auto weight = unet->named_parameters()["embedding_in.weight"];
-    const auto shared = torch::autograd::grad({unet->forward_at(x, 0.7).square().sum()}, {weight})[0];
+    const auto shared =
+        torch::autograd::grad({unet->forward_at(x, 0.7).square().sum()}, {weight})[0];
     const auto reference = torch::autograd::grad({repeated(0.7).square().sum()}, {weight})[0];
     CHECK(shared.abs().max().item<float>() > 0.0f);
     CHECK(torch::allclose(shared, reference, 1e-4, 1e-4));

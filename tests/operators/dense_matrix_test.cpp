@@ -71,9 +71,11 @@ TEST_CASE("DenseMatrix validates its matrix and input shape", "[operators][dense
                       Contains("expected matrix of shape [m,n] with m, n >= 1, got [6]"));
   REQUIRE_THROWS_WITH(DenseMatrix(torch::full({2, 2}, std::nan("")), DenseMatrix::Options{}),
                       Contains("NaN"));
-  REQUIRE_THROWS_WITH(DenseMatrix(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{{2, 2}}),
-                      Contains("DenseMatrix::Options::input_shape = [2,2]. Violated constraint: "
-                               "its product 4 equals the number of columns 3"));
-  REQUIRE_THROWS_WITH(DenseMatrix(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{{3, 0}}),
-                      Contains("every size >= 1"));
+  REQUIRE_THROWS_WITH(
+      DenseMatrix(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{{2, 2}}),
+      Contains("DenseMatrix::Options::input_shape = [2,2]. Violated constraint: "
+               "its product 4 equals the number of columns 3"));
+  REQUIRE_THROWS_WITH(
+      DenseMatrix(mapinverse::eigen_to_tensor(small_matrix()), DenseMatrix::Options{{3, 0}}),
+      Contains("every size >= 1"));
 }

@@ -101,17 +101,40 @@ std::vector<BadInput> library_corpus(const TemporaryDirectory& folder) {
   const auto missing_data = folder.file("no_data");
   const auto folder_path = folder.path().string();
   return {
-      {"mask of rank 3", [] { Inpainting(torch::ones({1, 28, 28})); }, "expected mask of shape"},
-      {"non-binary mask", [] { Inpainting(torch::full({28, 28}, 0.5)); }, "expected a binary mask"},
-      {"all-zero mask", [] { Inpainting(torch::zeros({28, 28})); }, "observes no pixel"},
-      {"empty mask", [] { Inpainting(torch::zeros({0, 0})); }, "non-empty mask"},
+      {"mask of rank 3",
+       [] {
+         Inpainting(torch::ones({1, 28, 28}));
+       },
+       "expected mask of shape"},
+      {"non-binary mask",
+       [] {
+         Inpainting(torch::full({28, 28}, 0.5));
+       },
+       "expected a binary mask"},
+      {"all-zero mask",
+       [] {
+         Inpainting(torch::zeros({28, 28}));
+       },
+       "observes no pixel"},
+      {"empty mask",
+       [] {
+         Inpainting(torch::zeros({0, 0}));
+       },
+       "non-empty mask"},
       {"image and mask of different sizes",
-       [] { Inpainting(torch::ones({28, 28})).apply(torch::zeros({1, 1, 32, 32})); }, "28"},
+       [] {
+         Inpainting(torch::ones({28, 28})).apply(torch::zeros({1, 1, 32, 32}));
+       },
+       "28"},
       {"measurement of the wrong shape",
-       [=] { inpainting_problem(torch::zeros({2, 1, 14, 14}, torch::kFloat64)).validate(); },
+       [=] {
+         inpainting_problem(torch::zeros({2, 1, 14, 14}, torch::kFloat64)).validate();
+       },
        "but the measurement has shape"},
       {"integer measurement",
-       [=] { inpainting_problem(torch::zeros({2, 1, 28, 28}, torch::kInt64)).validate(); },
+       [=] {
+         inpainting_problem(torch::zeros({2, 1, 28, 28}, torch::kInt64)).validate();
+       },
        "floating"},
       {"NaN in y", [=] { inpainting_problem(nan_y()).validate(); }, "NaN"},
       {"Inf in y",
@@ -122,8 +145,7 @@ std::vector<BadInput> library_corpus(const TemporaryDirectory& folder) {
        },
        "measurement"},
       {"negative sigma_y", [=] { inpainting_problem(good_y, -0.1).validate(); }, "sigma_y"},
-      {"NaN sigma_y",
-       [=] { inpainting_problem(good_y, std::nan("")).validate(); }, "sigma_y"},
+      {"NaN sigma_y", [=] { inpainting_problem(good_y, std::nan("")).validate(); }, "sigma_y"},
       {"zero MAP-GA time steps",
        [=] {
          MapGa::Options options;
@@ -176,15 +198,14 @@ std::vector<BadInput> library_corpus(const TemporaryDirectory& folder) {
          TimeSteps steps(options);
        },
        "num_steps"},
-      {"missing model file", [=] { load_unet_denoiser(missing_model); },
-       "no such file"},
+      {"missing model file", [=] { load_unet_denoiser(missing_model); }, "no such file"},
       {"empty model file", [=] { load_unet_denoiser(empty); }, "cannot be read as"},
       {"truncated model file", [=] { load_unet_denoiser(truncated); }, "cannot be read as"},
       {"corrupt model file", [=] { load_unet_consistency(garbage); }, "cannot be read as"},
       {"classifier weights as a U-Net",
        [=] { load_unet_denoiser(shipped_model_path(kClassifierModelFile)); }, "cannot be read as"},
-      {"U-Net weights as a Gaussian mixture",
-       [=] { GaussianMixturePrior::load(shipped_denoiser); }, "not a GaussianMixturePrior"},
+      {"U-Net weights as a Gaussian mixture", [=] { GaussianMixturePrior::load(shipped_denoiser); },
+       "not a GaussianMixturePrior"},
       {"TorchScript model with the wrong signature",
        [=] { load_torchscript_denoiser(wrong_signature, TorchScriptOptions{}); },
        "expected forward(x: Tensor, sigma: Tensor"},
@@ -203,19 +224,26 @@ std::vector<BadInput> library_corpus(const TemporaryDirectory& folder) {
       {"truncated PNG", [=] { read_png(truncated_png); }, "truncated.png"},
       {"non-binary mask file", [=] { read_mask_png(grey_mask); }, "expected a binary mask"},
       {"random mask with probability 0", [] { random_mask(28, 28, 0.0, 1); }, "keep_probability"},
-      {"random mask with probability 1.5", [] { random_mask(28, 28, 1.5, 1); },
-       "keep_probability"},
+      {"random mask with probability 1.5", [] { random_mask(28, 28, 1.5, 1); }, "keep_probability"},
       {"unknown paper mask", [] { parse_paper_mask("box51"); }, "box51"},
       {"missing Fashion-MNIST folder",
        [=] { read_fashion_mnist(missing_data, FashionMnistSplit::kTest); },
        "dataset-fashion-mnist"},
       {"unwritable output path",
-       [=] { write_png("/proc/mapinverse_no_such_dir/out.png", torch::zeros({1, 4, 4})); },
+       [=] {
+         write_png("/proc/mapinverse_no_such_dir/out.png", torch::zeros({1, 4, 4}));
+       },
        "cannot write"},
       {"output path that is a folder",
-       [=] { write_png(folder_path, torch::zeros({1, 4, 4})); }, "cannot write"},
+       [=] {
+         write_png(folder_path, torch::zeros({1, 4, 4}));
+       },
+       "cannot write"},
       {"PSNR of images of different shapes",
-       [] { psnr(torch::zeros({1, 1, 28, 28}), torch::zeros({1, 1, 14, 14})); }, "psnr"},
+       [] {
+         psnr(torch::zeros({1, 1, 28, 28}), torch::zeros({1, 1, 14, 14}));
+       },
+       "psnr"},
   };
 }
 

@@ -40,8 +40,8 @@ Problem small_problem(double sigma_y) {
   problem.forward_operator = std::make_shared<Inpainting>(mask);
   auto generator = make_generator(11);
   const auto truth = 0.3 * randn({3, 1, 8, 8}, torch::TensorOptions(torch::kFloat64), generator);
-  problem.measurement = problem.forward_operator->apply(truth) +
-                        sigma_y * mask * randn_like(truth, generator);
+  problem.measurement =
+      problem.forward_operator->apply(truth) + sigma_y * mask * randn_like(truth, generator);
   problem.image_shape = {1, 8, 8};
   problem.sigma_y = sigma_y;
   problem.seed = 5;
@@ -138,6 +138,7 @@ TEST_CASE("with per-sample seeds a sample's result does not depend on its batch"
     batch.seed = 999;
     CHECK(torch::equal(solver->solve(batch).estimate, together));
     batch.sample_seeds = {1, 2};
-    CHECK_THROWS_WITH(solver->solve(batch), Catch::Contains("expected one seed per sample (3), got 2"));
+    CHECK_THROWS_WITH(solver->solve(batch),
+                      Catch::Contains("expected one seed per sample (3), got 2"));
   }
 }

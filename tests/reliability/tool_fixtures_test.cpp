@@ -31,7 +31,8 @@ TEST_CASE("write the bad files of the command-line corpus", "[.tool_fixtures]") 
   write_grey_png(file("zero_mask.png"), 28, 28, [](int, int) { return 0; });
   write_grey_png(file("small_mask.png"), 10, 10, [](int, int) { return 255; });
   mapinverse::write_png(file("colour.png"), torch::rand({3, 28, 28}));
-  auto truncated = bytes_of(mapinverse::shipped_model_path(mapinverse::kDenoiserModelFile).string());
+  auto truncated =
+      bytes_of(mapinverse::shipped_model_path(mapinverse::kDenoiserModelFile).string());
   truncated.resize(truncated.size() / 3);
   write_bytes(file("truncated.pt"), truncated);
   write_bytes(file("empty.pt"), {});

@@ -54,8 +54,8 @@ struct GaussianPosterior {
   }
   torch::Tensor exact_samples(uint64_t seed) const {
     auto generator = make_generator(seed);
-    return posterior_mean() + posterior_variance().sqrt() *
-                                  randn({kSamples, 1, 2, 2}, torch::kFloat64, generator);
+    return posterior_mean() +
+           posterior_variance().sqrt() * randn({kSamples, 1, 2, 2}, torch::kFloat64, generator);
   }
   torch::Tensor prior_samples(uint64_t seed) const {
     auto generator = make_generator(seed);
@@ -84,7 +84,10 @@ bool mean_matches(const GaussianPosterior& fixture, const torch::Tensor& mean) {
 
 // The smallest error, over the observed pixels, of a wrong answer's mean.
 double smallest_observed_error(const GaussianPosterior& fixture, const torch::Tensor& wrong_mean) {
-  return (wrong_mean - fixture.posterior_mean()).abs().masked_select(fixture.mask > 0.5).min()
+  return (wrong_mean - fixture.posterior_mean())
+      .abs()
+      .masked_select(fixture.mask > 0.5)
+      .min()
       .item<double>();
 }
 
@@ -273,12 +276,11 @@ TEST_CASE("one DPS step is x'_s - (zeta / ||y - A(x_hat)||) grad ||y - A(x_hat)|
   // two samples with different y. For this prior x_hat = mu + k (x_t - mu) with
   // k = s^2 / (s^2 + sigma_t^2), so grad_{x_t} ||y - H x_hat||^2 = -2 k H^T (y - H x_hat).
   const GaussianPosterior fixture;
-  const auto matrix = torch::tensor({{1.0, 0.5, -0.3, 0.2}, {0.0, -0.8, 0.4, 1.1},
-                                     {0.6, 0.2, 0.9, -0.5}}, torch::kFloat64);
+  const auto matrix = torch::tensor(
+      {{1.0, 0.5, -0.3, 0.2}, {0.0, -0.8, 0.4, 1.1}, {0.6, 0.2, 0.9, -0.5}}, torch::kFloat64);
   Problem problem;
   problem.measurement = torch::tensor({{0.9, -0.4, 0.3}, {-0.2, 0.7, 1.2}}, torch::kFloat64);
-  problem.forward_operator =
-      std::make_shared<DenseMatrix>(matrix, DenseMatrix::Options{{1, 2, 2}});
+  problem.forward_operator = std::make_shared<DenseMatrix>(matrix, DenseMatrix::Options{{1, 2, 2}});
   problem.sigma_y = 0.1;
   problem.image_shape = {1, 2, 2};
   problem.seed = 8;
@@ -306,8 +308,8 @@ TEST_CASE("one DPS step is x'_s - (zeta / ||y - A(x_hat)||) grad ||y - A(x_hat)|
   // The step of the authors' released code, x'_s - zeta grad ||y - A(x_hat)||: half of it.
   const auto reference_code =
       unconditional - 0.5 * options.zeta * gradient_of_squared_norm / residual_norm;
-  INFO("estimate " << estimate.flatten() << "\npaper " << paper.flatten()
-                   << "\nreference code " << reference_code.flatten());
+  INFO("estimate " << estimate.flatten() << "\npaper " << paper.flatten() << "\nreference code "
+                   << reference_code.flatten());
   CHECK(max_abs(estimate - paper) < 1e-12);
   // The same step with one norm for the whole batch (what the released code computes).
   const auto batch_norm = unconditional - options.zeta * gradient_of_squared_norm / residual.norm();

@@ -38,7 +38,8 @@ TEST_CASE("PGDM and DPS on a Gaussian mixture: closer to the exact posterior tha
 
     Pgdm::Options pgdm;
     pgdm.schedule.num_steps = 100;
-    const auto pgdm_samples = Pgdm(fixture.models(), pgdm).solve(fixture.problem(kSamples)).estimate;
+    const auto pgdm_samples =
+        Pgdm(fixture.models(), pgdm).solve(fixture.problem(kSamples)).estimate;
     Dps::Options dps;
     dps.schedule.num_steps = 200;
     dps.zeta = 0.3;

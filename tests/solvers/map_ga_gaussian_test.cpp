@@ -96,12 +96,14 @@ struct AnisotropicDenseProblem {
   Problem problem(double sigma_y) const {
     const Eigen::MatrixXd truth =
         (covariance().llt().matrixL() * testing::to_matrix(testing::normal({kPixels, 2}, 35)))
-            .colwise() + mean;
+            .colwise() +
+        mean;
     const Eigen::MatrixXd y =
         matrix * truth + sigma_y * testing::to_matrix(testing::normal({kRows, 2}, 36));
     Problem p;
     p.measurement = testing::to_tensor(Eigen::MatrixXd(y.transpose()));
-    p.forward_operator = std::make_shared<DenseMatrix>(testing::to_tensor(matrix), DenseMatrix::Options{{1, 2, 3}});
+    p.forward_operator =
+        std::make_shared<DenseMatrix>(testing::to_tensor(matrix), DenseMatrix::Options{{1, 2, 3}});
     p.sigma_y = sigma_y;
     p.image_shape = {1, 2, 3};
     p.seed = 37;
@@ -123,7 +125,8 @@ struct AnisotropicDenseProblem {
     const Eigen::MatrixXd y = testing::to_matrix(p.measurement).transpose();
     const Eigen::MatrixXd x =
         (smoothed * matrix.transpose() * system.llt().solve(y.colwise() - matrix * mean))
-            .colwise() + mean;
+            .colwise() +
+        mean;
     return testing::to_tensor(Eigen::MatrixXd(x.transpose())).reshape({2, 1, 2, 3});
   }
 };
@@ -196,7 +199,8 @@ TEST_CASE("MAP-GA on noiseless inpainting matches y on the observed pixels") {
   for (bool use_prior : {true, false}) {
     options.use_prior = use_prior;
     const auto summary = MapGa(fixture.models, options).solve(problem);
-    const double error = (fixture.mask * (summary.estimate - problem.measurement)).abs().max().item<double>();
+    const double error =
+        (fixture.mask * (summary.estimate - problem.measurement)).abs().max().item<double>();
     INFO(summary.solver_name << ": max observed-pixel error " << error);
     CHECK(error < 1e-3);
   }
@@ -262,13 +266,13 @@ TEST_CASE("a callback sees every step and can stop the solve") {
   options.num_time_steps = 6;
   options.num_iter = 2;
   int64_t seen = 0;
-  const auto summary = MapGa(fixture.models, options)
-                           .solve(fixture.problem(0.1), {[&](const IterationSummary& s) {
-                                    ++seen;
-                                    CHECK(s.total_steps == 6);
-                                    return s.step == 3 ? CallbackResult::kStop
-                                                       : CallbackResult::kContinue;
-                                  }});
+  const auto summary =
+      MapGa(fixture.models, options).solve(fixture.problem(0.1), {[&](const IterationSummary& s) {
+                                             ++seen;
+                                             CHECK(s.total_steps == 6);
+                                             return s.step == 3 ? CallbackResult::kStop
+                                                                : CallbackResult::kContinue;
+                                           }});
   CHECK(seen == 3);
   CHECK(summary.termination == TerminationReason::kStoppedByCallback);
   CHECK(summary.history.size() == 3);

@@ -38,9 +38,10 @@ double mean_residual(const ForwardOperator& op, const torch::Tensor& x, const to
 
 TEST_CASE("each sample of a batch is solved against its own mask and measurement") {
   const auto mean = torch::zeros({1, 1, 8, 8}, torch::kFloat64);
-  const auto masks = torch::cat({paper_mask(PaperMask::kHalf, 8, 8), paper_mask(PaperMask::kSr2x, 8, 8),
-                                 paper_mask(PaperMask::kAllLines, 8, 8)})
-                         .to(torch::kFloat64);
+  const auto masks =
+      torch::cat({paper_mask(PaperMask::kHalf, 8, 8), paper_mask(PaperMask::kSr2x, 8, 8),
+                  paper_mask(PaperMask::kAllLines, 8, 8)})
+          .to(torch::kFloat64);
   Problem problem;
   problem.forward_operator = std::make_shared<Inpainting>(masks);
   problem.measurement = problem.forward_operator->apply(draw_images(3, mean, 1));
@@ -59,8 +60,9 @@ TEST_CASE("non-linear operators are solved through their linearisation") {
   // y = tanh(M x): the solvers linearise A around each clean estimate.
   const auto mean = torch::full({1, 1, 8, 8}, 0.1, torch::kFloat64);
   const auto mask = paper_mask(PaperMask::kBox25, 8, 8).to(torch::kFloat64);
-  const auto op = compose(std::shared_ptr<const ForwardOperator>(PointwiseNonlinear::tanh()),
-                          std::shared_ptr<const ForwardOperator>(std::make_shared<Inpainting>(mask)));
+  const auto op =
+      compose(std::shared_ptr<const ForwardOperator>(PointwiseNonlinear::tanh()),
+              std::shared_ptr<const ForwardOperator>(std::make_shared<Inpainting>(mask)));
   Problem problem;
   problem.forward_operator = op;
   const auto truth = draw_images(2, mean, 2);

@@ -24,12 +24,15 @@ inline std::vector<char> bytes_of(const std::string& path) {
 }
 
 inline void write_bytes(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-inline void append_chunk(std::vector<char>& out, const char* type, const std::vector<unsigned char>& data) {
+inline void append_chunk(std::vector<char>& out, const char* type,
+                         const std::vector<unsigned char>& data) {
   const auto put32 = [&out](uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((v >> shift) & 0xff));
   };
   put32(static_cast<uint32_t>(data.size()));
   std::vector<unsigned char> body(type, type + 4);
@@ -39,7 +42,8 @@ inline void append_chunk(std::vector<char>& out, const char* type, const std::ve
 }
 
 /// A PNG signature and IHDR claiming width x height, with no pixel data.
-inline void write_png_header(const std::string& path, uint32_t width, uint32_t height, int bit_depth) {
+inline void write_png_header(const std::string& path, uint32_t width, uint32_t height,
+                             int bit_depth) {
   std::vector<char> out{'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
   std::vector<unsigned char> ihdr;
   for (const uint32_t v : {width, height}) {
@@ -54,7 +58,7 @@ inline void write_png_header(const std::string& path, uint32_t width, uint32_t h
 
 /// A valid 8-bit grey PNG of the given levels (0..255), row-major.
 inline void write_grey_png(const std::string& path, int width, int height,
-                    const std::function<int(int, int)>& level) {
+                           const std::function<int(int, int)>& level) {
   auto image = torch::empty({1, height, width});
   for (int r = 0; r < height; ++r) {
     for (int c = 0; c < width; ++c) image[0][r][c] = level(r, c) / 255.0;

@@ -18,8 +18,8 @@ class IsotropicGaussianDenoiser final : public Denoiser {
   /// The exact probability-flow ODE map from (z, t) to epsilon for this prior.
   torch::Tensor exact_origin(const torch::Tensor& z, double t, double epsilon) const {
     const auto mean = mean_.to(z.options());
-    return mean + (z - mean) * std::sqrt(variance_ + epsilon * epsilon) /
-                      std::sqrt(variance_ + t * t);
+    return mean +
+           (z - mean) * std::sqrt(variance_ + epsilon * epsilon) / std::sqrt(variance_ + t * t);
   }
 
  protected:
@@ -49,8 +49,8 @@ class IsotropicGaussianConsistency final : public ConsistencyModel {
   torch::Tensor evaluate(const torch::Tensor& z, const torch::Tensor& t,
                          const torch::Tensor& /*labels*/) const override {
     const auto mean = mean_.to(z.options());
-    return mean + (z - mean) * std::sqrt(variance_ + kEpsilon * kEpsilon) /
-                      (variance_ + t * t).sqrt();
+    return mean +
+           (z - mean) * std::sqrt(variance_ + kEpsilon * kEpsilon) / (variance_ + t * t).sqrt();
   }
 
  private:
@@ -69,7 +69,8 @@ namespace mapinverse::testing {
 class AnisotropicGaussian {
  public:
   AnisotropicGaussian(torch::Tensor mean, torch::Tensor eigenvectors, torch::Tensor variances)
-      : mean_(std::move(mean)), eigenvectors_(std::move(eigenvectors)),
+      : mean_(std::move(mean)),
+        eigenvectors_(std::move(eigenvectors)),
         variances_(std::move(variances)) {}
 
   /// mean + U diag(gain) U^T (x - mean); gain [B or 1, n] broadcasts over the batch.

@@ -23,9 +23,8 @@ struct MixtureProblem {
 
   explicit MixtureProblem(double noise) : sigma_y(noise) {
     const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-    const auto means = torch::tensor({{0.6, 0.4, 0.8, -0.6},
-                                      {0.5, 0.5, -0.7, 0.6},
-                                      {-0.7, -0.5, 0.0, 0.3}}, options);
+    const auto means = torch::tensor(
+        {{0.6, 0.4, 0.8, -0.6}, {0.5, 0.5, -0.7, 0.6}, {-0.7, -0.5, 0.0, 0.3}}, options);
     auto generator = make_generator(21);
     const auto factors = 0.15 * randn({3, 4, 4}, options, generator);
     const auto covariances =

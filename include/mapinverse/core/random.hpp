@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 
@@ -30,8 +29,7 @@ inline uint64_t mix_seed(uint64_t value) {
 at::Tensor randn_like(const at::Tensor& like, at::Generator& generator);
 
 /// Standard normal noise of the given shape and options.
-at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options,
-                           at::Generator& generator);
+at::Tensor randn(at::IntArrayRef sizes, const at::TensorOptions& options, at::Generator& generator);
 
 /// Where a solver's noise comes from: either one generator for the whole batch, or one
 /// generator per sample, so that each sample's result depends on its own seed only and

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 
@@ -28,7 +27,8 @@ inline std::string shape_string(at::IntArrayRef sizes) {
 
 /// `tensor` is defined.
 inline void check_defined(const at::Tensor& tensor, const char* where, const char* name) {
-  require(tensor.defined(), "{}: expected a defined tensor for {}, got an undefined one", where, name);
+  require(tensor.defined(), "{}: expected a defined tensor for {}, got an undefined one", where,
+          name);
 }
 
 /// Checks the exact shape; -1 in `expected` matches any size along that dimension.
@@ -49,8 +49,8 @@ inline void check_shape(const at::Tensor& tensor, at::IntArrayRef expected, cons
 
 inline void check_floating(const at::Tensor& tensor, const char* where, const char* name) {
   check_defined(tensor, where, name);
-  require(tensor.is_floating_point(), "{}: expected {} to be a floating-point tensor, got {}", where,
-          name, c10::toString(tensor.scalar_type()));
+  require(tensor.is_floating_point(), "{}: expected {} to be a floating-point tensor, got {}",
+          where, name, c10::toString(tensor.scalar_type()));
 }
 
 /// Both tensors live on the same device and have the same dtype.
@@ -66,12 +66,12 @@ void check_finite(const at::Tensor& tensor, const char* where, const char* name)
 
 /// Per-sample noise levels: a scalar, or a vector of one value per batch sample.
 /// Returns them shaped [B,1,...,1] so they broadcast against `x`.
-inline at::Tensor per_sample(const at::Tensor& sigma, const at::Tensor& x,
-                                const char* where) {
+inline at::Tensor per_sample(const at::Tensor& sigma, const at::Tensor& x, const char* where) {
   check_defined(sigma, where, "sigma");
-  require(sigma.dim() == 0 || (sigma.dim() == 1 && (sigma.size(0) == x.size(0) || sigma.size(0) == 1)),
-          "{}: expected sigma as a scalar or of shape [{}], got {}", where, x.size(0),
-          shape_string(sigma));
+  require(
+      sigma.dim() == 0 || (sigma.dim() == 1 && (sigma.size(0) == x.size(0) || sigma.size(0) == 1)),
+      "{}: expected sigma as a scalar or of shape [{}], got {}", where, x.size(0),
+      shape_string(sigma));
   std::vector<int64_t> shape(static_cast<size_t>(x.dim()), 1);
   shape[0] = sigma.dim() == 0 ? 1 : sigma.size(0);
   return sigma.to(x.options()).reshape(shape);

@@ -25,15 +25,14 @@ class TimeSteps {
 
     void validate() const {
       require(num_steps >= 2,
-                      "TimeSteps::Options::num_steps = {}. Violated constraint: num_steps >= 2",
-                      num_steps);
+              "TimeSteps::Options::num_steps = {}. Violated constraint: num_steps >= 2", num_steps);
       require(std::isfinite(t_min) && t_min > 0.0,
-                      "TimeSteps::Options::t_min = {}. Violated constraint: t_min > 0", t_min);
+              "TimeSteps::Options::t_min = {}. Violated constraint: t_min > 0", t_min);
       require(std::isfinite(t_max) && t_max > t_min,
-                      "TimeSteps::Options::t_max = {}. Violated constraint: t_max > t_min = {}",
-                      t_max, t_min);
+              "TimeSteps::Options::t_max = {}. Violated constraint: t_max > t_min = {}", t_max,
+              t_min);
       require(std::isfinite(rho) && rho > 0.0,
-                      "TimeSteps::Options::rho = {}. Violated constraint: rho > 0", rho);
+              "TimeSteps::Options::rho = {}. Violated constraint: rho > 0", rho);
     }
   };
 

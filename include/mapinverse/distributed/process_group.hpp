@@ -47,17 +47,16 @@ struct GroupOptions {
 
   void validate() const {
     require(world_size >= 1, "GroupOptions::world_size = {}. Violated constraint: world_size >= 1",
-                    world_size);
+            world_size);
     require(rank >= 0 && rank < world_size,
-                    "GroupOptions::rank = {}. Violated constraint: 0 <= rank < world_size = {}", rank,
-                    world_size);
+            "GroupOptions::rank = {}. Violated constraint: 0 <= rank < world_size = {}", rank,
+            world_size);
     require(master_port > 0 && master_port < 65536,
-                    "GroupOptions::master_port = {}. Violated constraint: 0 < port < 65536", master_port);
+            "GroupOptions::master_port = {}. Violated constraint: 0 < port < 65536", master_port);
     require(timeout.count() > 0, "GroupOptions::timeout = {} ms. Violated constraint: > 0",
-                    timeout.count());
+            timeout.count());
   }
 };
-
 
 /// The group described by the environment, as torchrun sets it: WORLD_SIZE (absent: one
 /// process), RANK, MASTER_ADDR, MASTER_PORT; or MAPINVERSE_STORE_FILE for a file store;

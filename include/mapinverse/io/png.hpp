@@ -23,6 +23,6 @@ at::Tensor to_unit_range(const at::Tensor& image);
 /// Tiles `images` [N, C, H, W] into one [C, rows*(H+pad)+pad, columns*(W+pad)+pad] image
 /// with `pad` pixels of `background` between tiles, row by row.
 at::Tensor make_grid(const at::Tensor& images, int64_t columns, int64_t pad = 2,
-                        double background = 1.0);
+                     double background = 1.0);
 
 }  // namespace mapinverse

@@ -9,7 +9,6 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
-
 namespace mapinverse {
 
 /// A small convolutional Fashion-MNIST classifier. Its penultimate activations

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <memory>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -23,14 +22,13 @@ class ConsistencyModel {
   /// z: [B, ...]; t: a scalar or [B]; labels: undefined or [B] int64.
   /// Differentiable with respect to z when autograd is on.
   at::Tensor origin(const at::Tensor& z, const at::Tensor& t,
-                       const at::Tensor& labels = at::Tensor()) const {
+                    const at::Tensor& labels = at::Tensor()) const {
     check_point(z);
     return evaluate(z, per_sample(t, z, "ConsistencyModel::origin()"), labels);
   }
 
   /// The same at one time t for the whole batch (what the solvers call).
-  at::Tensor origin(const at::Tensor& z, double t,
-                       const at::Tensor& labels = at::Tensor()) const {
+  at::Tensor origin(const at::Tensor& z, double t, const at::Tensor& labels = at::Tensor()) const {
     check_point(z);
     return evaluate_at(z, t, labels);
   }
@@ -46,21 +44,19 @@ class ConsistencyModel {
  protected:
   /// `t` arrives shaped [B or 1, 1, ..., 1] with z's dtype/device.
   virtual at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
-                                 const at::Tensor& labels) const = 0;
+                              const at::Tensor& labels) const = 0;
 
   /// evaluate() at one time t for the whole batch. The default passes t on as a
   /// tensor; models whose coefficients are closed-form in t override it to compute them
   /// as numbers rather than as tensor operations on a scalar.
-  virtual at::Tensor evaluate_at(const at::Tensor& z, double t,
-                                    const at::Tensor& labels) const;
+  virtual at::Tensor evaluate_at(const at::Tensor& z, double t, const at::Tensor& labels) const;
 
  private:
   /// What every call checks of its input.
   static void check_point(const at::Tensor& z) {
     check_floating(z, "ConsistencyModel::origin()", "z");
-    require(z.dim() >= 1,
-                    "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
-                    shape_string(z));
+    require(z.dim() >= 1, "ConsistencyModel::origin(): expected z of shape [B,...], got {}",
+            shape_string(z));
   }
 };
 

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <memory>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -24,14 +23,14 @@ class Denoiser {
   /// for unconditional use, or [B] int64 class labels for class-conditional models.
   /// Differentiable with respect to x when autograd is on.
   at::Tensor denoise(const at::Tensor& x, const at::Tensor& sigma,
-                        const at::Tensor& labels = at::Tensor()) const {
+                     const at::Tensor& labels = at::Tensor()) const {
     check_input(x);
     return evaluate(x, per_sample(sigma, x, "Denoiser::denoise()"), labels);
   }
 
   /// The same at one noise level for the whole batch (what the solvers call).
   at::Tensor denoise(const at::Tensor& x, double sigma,
-                        const at::Tensor& labels = at::Tensor()) const {
+                     const at::Tensor& labels = at::Tensor()) const {
     check_input(x);
     return evaluate_at(x, sigma, labels);
   }
@@ -45,20 +44,19 @@ class Denoiser {
  protected:
   /// `sigma` arrives shaped [B or 1, 1, ..., 1], broadcastable against x, with x's dtype/device.
   virtual at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                                 const at::Tensor& labels) const = 0;
+                              const at::Tensor& labels) const = 0;
 
   /// evaluate() at one noise level for the whole batch. The default passes sigma on as
   /// a tensor; denoisers whose coefficients are closed-form in sigma override it to
   /// compute them as numbers rather than as tensor operations on a scalar.
-  virtual at::Tensor evaluate_at(const at::Tensor& x, double sigma,
-                                    const at::Tensor& labels) const;
+  virtual at::Tensor evaluate_at(const at::Tensor& x, double sigma, const at::Tensor& labels) const;
 
  private:
   /// What every call checks of its input.
   static void check_input(const at::Tensor& x) {
     check_floating(x, "Denoiser::denoise()", "x");
     require(x.dim() >= 1, "Denoiser::denoise(): expected x of shape [B,...], got {}",
-                    shape_string(x));
+            shape_string(x));
   }
 };
 

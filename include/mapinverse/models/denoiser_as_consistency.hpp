@@ -14,8 +14,7 @@ class DenoiserAsConsistency final : public ConsistencyModel {
  public:
   explicit DenoiserAsConsistency(std::shared_ptr<const Denoiser> denoiser)
       : denoiser_(std::move(denoiser)) {
-    require(denoiser_ != nullptr,
-                    "DenoiserAsConsistency: expected a denoiser, got a null pointer");
+    require(denoiser_ != nullptr, "DenoiserAsConsistency: expected a denoiser, got a null pointer");
   }
 
   std::shared_ptr<const NoiseSchedule> schedule() const override { return denoiser_->schedule(); }
@@ -26,12 +25,11 @@ class DenoiserAsConsistency final : public ConsistencyModel {
 
  protected:
   at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const override {
+                      const at::Tensor& labels) const override {
     return denoiser_->denoise(z, denoiser_->schedule()->sigma(t).reshape({-1}), labels);
   }
 
-  at::Tensor evaluate_at(const at::Tensor& z, double t,
-                            const at::Tensor& labels) const override {
+  at::Tensor evaluate_at(const at::Tensor& z, double t, const at::Tensor& labels) const override {
     return denoiser_->denoise(z, denoiser_->schedule()->sigma(t), labels);
   }
 

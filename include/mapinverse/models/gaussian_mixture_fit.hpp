@@ -30,16 +30,15 @@ struct FitOptions {
 
   void validate() const {
     require(num_components >= 1,
-                    "FitOptions::num_components = {}. Violated constraint: num_components >= 1",
-                    num_components);
+            "FitOptions::num_components = {}. Violated constraint: num_components >= 1",
+            num_components);
     require(rank >= 0, "FitOptions::rank = {}. Violated constraint: rank >= 0", rank);
     require(kmeans_iterations >= 0,
-                    "FitOptions::kmeans_iterations = {}. Violated constraint: "
-                    "kmeans_iterations >= 0",
-                    kmeans_iterations);
+            "FitOptions::kmeans_iterations = {}. Violated constraint: "
+            "kmeans_iterations >= 0",
+            kmeans_iterations);
     require(std::isfinite(min_variance) && min_variance > 0.0,
-                    "FitOptions::min_variance = {}. Violated constraint: min_variance > 0",
-                    min_variance);
+            "FitOptions::min_variance = {}. Violated constraint: min_variance > 0", min_variance);
   }
 };
 
@@ -49,7 +48,7 @@ struct FitOptions {
 /// s^2 = mean of the remaining n - r eigenvalues (the maximum-likelihood noise variance of
 /// probabilistic PCA, Tipping & Bishop 1999); weights are the cluster fractions and every
 /// variance is floored at min_variance. Deterministic for a given seed (and thread count).
-std::shared_ptr<const GaussianMixturePrior> fit_gaussian_mixture(
-    const at::Tensor& data, const FitOptions& options = {});
+std::shared_ptr<const GaussianMixturePrior> fit_gaussian_mixture(const at::Tensor& data,
+                                                                 const FitOptions& options = {});
 
 }  // namespace mapinverse

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -30,9 +29,8 @@ class GaussianMixturePosterior {
  public:
   /// reduced: the mixture over u (event shape {d}); offset: [n]; basis: [n, d] with
   /// orthonormal columns; event_shape: the shape of one x.
-  GaussianMixturePosterior(std::shared_ptr<const GaussianMixturePrior> reduced,
-                           at::Tensor offset, at::Tensor basis,
-                           std::vector<int64_t> event_shape);
+  GaussianMixturePosterior(std::shared_ptr<const GaussianMixturePrior> reduced, at::Tensor offset,
+                           at::Tensor basis, std::vector<int64_t> event_shape);
 
   /// The mixture over the reduced coordinates u.
   const GaussianMixturePrior& reduced() const { return *reduced_; }
@@ -117,17 +115,15 @@ class GaussianMixturePosterior {
 /// matrix: [m, n] (n = prior.dimension()); y: [m] or [1, m]; sigma_y >= 0. Rows of the
 /// matrix that are all zero carry no information (zero-padded measurements such as
 /// inpainting's) and are dropped together with their entries of y.
-GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
-                                          const at::Tensor& matrix, const at::Tensor& y,
-                                          double sigma_y);
+GaussianMixturePosterior posterior(const GaussianMixturePrior& prior, const at::Tensor& matrix,
+                                   const at::Tensor& y, double sigma_y);
 
 /// The exact posterior of `prior` given one measurement y = H x + N(0, sigma_y^2 I) of a
 /// linear operator. H is materialised as a dense matrix by applying `op` to the n standard
 /// basis vectors (a batch of n samples of the prior's event shape, in y's dtype and device),
 /// so this is meant for moderate n (O(n^2) memory, O(K n^3) time). y is the operator's output
 /// for one sample, with or without the batch dimension ([1, ...] or [...]).
-GaussianMixturePosterior posterior(const GaussianMixturePrior& prior,
-                                          const LinearOperator& op, const at::Tensor& y,
-                                          double sigma_y);
+GaussianMixturePosterior posterior(const GaussianMixturePrior& prior, const LinearOperator& op,
+                                   const at::Tensor& y, double sigma_y);
 
 }  // namespace mapinverse

@@ -35,16 +35,15 @@ struct MapSearchOptions {
 
   void validate() const {
     require(max_iterations >= 1,
-                    "MapSearchOptions::max_iterations = {}. Violated constraint: "
-                    "max_iterations >= 1",
-                    max_iterations);
+            "MapSearchOptions::max_iterations = {}. Violated constraint: "
+            "max_iterations >= 1",
+            max_iterations);
     require(std::isfinite(tolerance) && tolerance > 0.0,
-                    "MapSearchOptions::tolerance = {}. Violated constraint: tolerance > 0",
-                    tolerance);
+            "MapSearchOptions::tolerance = {}. Violated constraint: tolerance > 0", tolerance);
     require(std::isfinite(merge_tolerance) && merge_tolerance > 0.0,
-                    "MapSearchOptions::merge_tolerance = {}. Violated constraint: "
-                    "merge_tolerance > 0",
-                    merge_tolerance);
+            "MapSearchOptions::merge_tolerance = {}. Violated constraint: "
+            "merge_tolerance > 0",
+            merge_tolerance);
   }
 };
 
@@ -158,7 +157,7 @@ class GaussianMixturePrior final : public Denoiser {
 
  protected:
   at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                         const at::Tensor& labels) const override;
+                      const at::Tensor& labels) const override;
 
  private:
   /// The per-component pieces of one evaluation at noise variance v: with d_k = x - mu_k,
@@ -180,8 +179,7 @@ class GaussianMixturePrior final : public Denoiser {
 
   /// U_k diag(along_basis_k) U_k^T + orthogonal_k (I - U_k U_k^T), [K, n, n]: the matrices
   /// sharing the eigenvectors of the covariances (orthogonal is unused when r = n).
-  at::Tensor spectral_matrices(const at::Tensor& along_basis,
-                                  const at::Tensor& orthogonal) const;
+  at::Tensor spectral_matrices(const at::Tensor& along_basis, const at::Tensor& orthogonal) const;
 
   /// The parameters on `device` (no copy when they already live there).
   Parameters placed(const at::Device& device) const;
@@ -200,8 +198,7 @@ class GaussianMixturePrior final : public Denoiser {
   at::Tensor unflatten(const at::Tensor& flat, const at::Tensor& like) const;
 
   /// sigma (a scalar or [B], finite, >= 0) -> sigma^2 as [B] or [1] float64 on x's device.
-  static at::Tensor noise_variance(const at::Tensor& sigma, const at::Tensor& x,
-                                      const char* where);
+  static at::Tensor noise_variance(const at::Tensor& sigma, const at::Tensor& x, const char* where);
 
   static Parameters validated(Parameters p);
 

@@ -17,13 +17,13 @@ class Network {
   /// x_in: [B, C, H, W] (already scaled by c_in); noise_input: [B] (c_noise);
   /// labels: undefined or [B] int64. Returns [B, C, H, W].
   virtual at::Tensor forward(const at::Tensor& x_in, const at::Tensor& noise_input,
-                                const at::Tensor& labels) const = 0;
+                             const at::Tensor& labels) const = 0;
 
   /// The same with one noise input for the whole batch, what the solvers pass (every
   /// image of a batch is at the same time). The default repeats it into a [B] vector;
   /// a network that can use the sharing (the native U-Net) overrides this.
   virtual at::Tensor forward_at(const at::Tensor& x_in, double noise_input,
-                                   const at::Tensor& labels) const;
+                                const at::Tensor& labels) const;
 };
 
 }  // namespace mapinverse

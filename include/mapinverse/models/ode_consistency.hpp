@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <memory>
 
-
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/models/consistency_model.hpp"
 #include "mapinverse/models/denoiser.hpp"
@@ -30,13 +29,12 @@ class OdeConsistency final : public ConsistencyModel {
 
     void validate() const {
       require(num_steps >= 1,
-                      "OdeConsistency::Options::num_steps = {}. Violated constraint: num_steps >= 1",
-                      num_steps);
+              "OdeConsistency::Options::num_steps = {}. Violated constraint: num_steps >= 1",
+              num_steps);
       require(std::isfinite(epsilon) && epsilon > 0.0,
-                      "OdeConsistency::Options::epsilon = {}. Violated constraint: epsilon > 0",
-                      epsilon);
+              "OdeConsistency::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
       require(std::isfinite(rho) && rho > 0.0,
-                      "OdeConsistency::Options::rho = {}. Violated constraint: rho > 0", rho);
+              "OdeConsistency::Options::rho = {}. Violated constraint: rho > 0", rho);
     }
   };
 
@@ -57,12 +55,11 @@ class OdeConsistency final : public ConsistencyModel {
 
  protected:
   at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const override;
+                      const at::Tensor& labels) const override;
 
  private:
   // dx/dsigma of the probability-flow ODE in EDM form: (x - D(x, sigma)) / sigma.
-  at::Tensor drift(const at::Tensor& x, const at::Tensor& sigma,
-                      const at::Tensor& labels) const;
+  at::Tensor drift(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const;
 
   std::shared_ptr<const Denoiser> denoiser_;
   Options options_;

@@ -4,7 +4,6 @@
 #include <memory>
 #include <utility>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
@@ -59,11 +58,11 @@ class EdmDenoiser final : public Denoiser {
 
  protected:
   at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                         const at::Tensor& labels) const override;
+                      const at::Tensor& labels) const override;
 
   // The same coefficients as numbers: three tensor operations around the network.
   at::Tensor evaluate_at(const at::Tensor& x, double sigma,
-                            const at::Tensor& labels) const override;
+                         const at::Tensor& labels) const override;
 
  private:
   std::shared_ptr<const Network> network_;
@@ -94,9 +93,9 @@ class BoundaryConsistency final : public ConsistencyModel {
 
     void validate() const {
       detail::validate_sigma_data(sigma_data, "BoundaryConsistency::Options");
-      require(
-          std::isfinite(epsilon) && epsilon > 0.0,
-          "BoundaryConsistency::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
+      require(std::isfinite(epsilon) && epsilon > 0.0,
+              "BoundaryConsistency::Options::epsilon = {}. Violated constraint: epsilon > 0",
+              epsilon);
     }
   };
 
@@ -116,11 +115,10 @@ class BoundaryConsistency final : public ConsistencyModel {
 
  protected:
   at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const override;
+                      const at::Tensor& labels) const override;
 
   // The same coefficients as numbers: three tensor operations around the network.
-  at::Tensor evaluate_at(const at::Tensor& z, double t,
-                            const at::Tensor& labels) const override;
+  at::Tensor evaluate_at(const at::Tensor& z, double t, const at::Tensor& labels) const override;
 
  private:
   double noise_input_scale() const {

@@ -39,9 +39,9 @@ inline std::filesystem::path model_directory() {
 inline std::filesystem::path shipped_model_path(const std::string& file) {
   const auto path = model_directory() / file;
   require(std::filesystem::is_regular_file(path),
-                  "shipped model {} not found (looked in {}; set MAPINVERSE_MODELS to the "
-                  "folder that holds it)",
-                  file, model_directory().string());
+          "shipped model {} not found (looked in {}; set MAPINVERSE_MODELS to the "
+          "folder that holds it)",
+          file, model_directory().string());
   return path;
 }
 

@@ -46,8 +46,7 @@ class TorchScriptModule {
   bool takes_labels() const { return takes_labels_; }
 
   /// Calls forward(x, sigma[, labels]) and checks the result's shape.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& sigma,
-                     const at::Tensor& labels) const;
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const;
 
  private:
   struct Loaded;  // the torch::jit::Module and its lock, compiled in the library
@@ -64,7 +63,7 @@ class TorchScriptNetwork final : public Network {
   explicit TorchScriptNetwork(TorchScriptModule module) : module_(std::move(module)) {}
 
   at::Tensor forward(const at::Tensor& x_in, const at::Tensor& noise_input,
-                        const at::Tensor& labels) const override {
+                     const at::Tensor& labels) const override {
     return module_.forward(x_in, noise_input, labels);
   }
 
@@ -83,7 +82,7 @@ class TorchScriptDenoiser final : public Denoiser {
 
  protected:
   at::Tensor evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                         const at::Tensor& labels) const override {
+                      const at::Tensor& labels) const override {
     return module_.forward(x, detail::noise_input_vector(sigma, x.size(0)), labels);
   }
 
@@ -98,8 +97,7 @@ class TorchScriptConsistency final : public ConsistencyModel {
   TorchScriptConsistency(TorchScriptModule module, double epsilon)
       : module_(std::move(module)), epsilon_(epsilon) {
     require(std::isfinite(epsilon) && epsilon > 0.0,
-                    "TorchScriptConsistency: epsilon = {}. Violated constraint: epsilon > 0",
-                    epsilon);
+            "TorchScriptConsistency: epsilon = {}. Violated constraint: epsilon > 0", epsilon);
   }
 
   double epsilon() const override { return epsilon_; }
@@ -107,7 +105,7 @@ class TorchScriptConsistency final : public ConsistencyModel {
 
  protected:
   at::Tensor evaluate(const at::Tensor& z, const at::Tensor& t,
-                         const at::Tensor& labels) const override {
+                      const at::Tensor& labels) const override {
     return module_.forward(z, detail::noise_input_vector(t, z.size(0)), labels);
   }
 
@@ -140,9 +138,9 @@ struct TorchScriptOptions {
 inline std::shared_ptr<const Denoiser> load_torchscript_denoiser(
     const std::filesystem::path& path, const TorchScriptOptions& options) {
   require(options.form != TorchScriptForm::kOpenAiNetwork,
-                  "load_torchscript_denoiser({}): the OpenAI time input (250 ln t) belongs to "
-                  "consistency models; use kEdmNetwork or kReady",
-                  path.string());
+          "load_torchscript_denoiser({}): the OpenAI time input (250 ln t) belongs to "
+          "consistency models; use kEdmNetwork or kReady",
+          path.string());
   TorchScriptModule module(path, options.device);
   if (options.form == TorchScriptForm::kReady) {
     return std::make_shared<TorchScriptDenoiser>(std::move(module));

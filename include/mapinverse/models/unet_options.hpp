@@ -81,45 +81,39 @@ struct UNetOptions {
 
   void validate() const {
     require(in_channels >= 1,
-                    "UNetOptions::in_channels = {}. Violated constraint: in_channels >= 1",
-                    in_channels);
-    require(num_groups >= 1,
-                    "UNetOptions::num_groups = {}. Violated constraint: num_groups >= 1",
-                    num_groups);
+            "UNetOptions::in_channels = {}. Violated constraint: in_channels >= 1", in_channels);
+    require(num_groups >= 1, "UNetOptions::num_groups = {}. Violated constraint: num_groups >= 1",
+            num_groups);
     require(base_channels >= 1 && base_channels % num_groups == 0,
-                    "UNetOptions::base_channels = {}. Violated constraint: base_channels >= 1 "
-                    "and a multiple of num_groups = {}",
-                    base_channels, num_groups);
-    require(
-        !channel_multipliers.empty(),
-        "UNetOptions::channel_multipliers = []. Violated constraint: at least one level");
+            "UNetOptions::base_channels = {}. Violated constraint: base_channels >= 1 "
+            "and a multiple of num_groups = {}",
+            base_channels, num_groups);
+    require(!channel_multipliers.empty(),
+            "UNetOptions::channel_multipliers = []. Violated constraint: at least one level");
     for (auto multiplier : channel_multipliers) {
       require(multiplier >= 1,
-                      "UNetOptions::channel_multipliers = [{}]. Violated constraint: every "
-                      "multiplier >= 1",
-                      fmt::join(channel_multipliers, ","));
+              "UNetOptions::channel_multipliers = [{}]. Violated constraint: every "
+              "multiplier >= 1",
+              fmt::join(channel_multipliers, ","));
     }
-    require(
-        blocks_per_level >= 1,
-        "UNetOptions::blocks_per_level = {}. Violated constraint: blocks_per_level >= 1",
-        blocks_per_level);
+    require(blocks_per_level >= 1,
+            "UNetOptions::blocks_per_level = {}. Violated constraint: blocks_per_level >= 1",
+            blocks_per_level);
     require(embedding_dim >= 1,
-                    "UNetOptions::embedding_dim = {}. Violated constraint: embedding_dim >= 1",
-                    embedding_dim);
-    require(
-        fourier_features >= 1,
-        "UNetOptions::fourier_features = {}. Violated constraint: fourier_features >= 1",
-        fourier_features);
+            "UNetOptions::embedding_dim = {}. Violated constraint: embedding_dim >= 1",
+            embedding_dim);
+    require(fourier_features >= 1,
+            "UNetOptions::fourier_features = {}. Violated constraint: fourier_features >= 1",
+            fourier_features);
     require(std::isfinite(min_frequency) && min_frequency > 0.0,
-                    "UNetOptions::min_frequency = {}. Violated constraint: min_frequency > 0",
-                    min_frequency);
+            "UNetOptions::min_frequency = {}. Violated constraint: min_frequency > 0",
+            min_frequency);
     require(std::isfinite(max_frequency) && max_frequency >= min_frequency,
-                    "UNetOptions::max_frequency = {}. Violated constraint: max_frequency >= "
-                    "min_frequency = {}",
-                    max_frequency, min_frequency);
+            "UNetOptions::max_frequency = {}. Violated constraint: max_frequency >= "
+            "min_frequency = {}",
+            max_frequency, min_frequency);
     require(num_classes >= 0,
-                    "UNetOptions::num_classes = {}. Violated constraint: num_classes >= 0",
-                    num_classes);
+            "UNetOptions::num_classes = {}. Violated constraint: num_classes >= 0", num_classes);
   }
 };
 

@@ -22,9 +22,8 @@ class AveragePool : public LinearOperator {
     int64_t factor = 2;
 
     void validate() const {
-      require(factor >= 1,
-                      "AveragePool::Options::factor = {}. Violated constraint: factor >= 1",
-                      factor);
+      require(factor >= 1, "AveragePool::Options::factor = {}. Violated constraint: factor >= 1",
+              factor);
     }
   };
 
@@ -35,9 +34,9 @@ class AveragePool : public LinearOperator {
     check_floating(x, where, "x");
     const int64_t k = options_.factor;
     require(x.dim() == 4 && x.size(2) % k == 0 && x.size(3) % k == 0,
-                    "{}: expected x of shape [B,C,H,W] with H and W divisible by the factor {}, "
-                    "got {}",
-                    where, k, shape_string(x));
+            "{}: expected x of shape [B,C,H,W] with H and W divisible by the factor {}, "
+            "got {}",
+            where, k, shape_string(x));
     return x.reshape({x.size(0), x.size(1), x.size(2) / k, k, x.size(3) / k, k}).mean({3, 5});
   }
 
@@ -56,7 +55,7 @@ class AveragePool : public LinearOperator {
   static void check_measurement(const at::Tensor& y, const char* where, const char* name) {
     check_floating(y, where, name);
     require(y.dim() == 4, "{}: expected {} of shape [B,C,h,w], got {}", where, name,
-                    shape_string(y));
+            shape_string(y));
   }
 
   Options options_;

@@ -38,9 +38,7 @@ class ComposedOperator : public LinearOperator {
         inner_(detail::checked_component(std::move(inner), "ComposedOperator::ComposedOperator()",
                                          "inner")) {}
 
-  at::Tensor apply(const at::Tensor& x) const override {
-    return outer_->apply(inner_->apply(x));
-  }
+  at::Tensor apply(const at::Tensor& x) const override { return outer_->apply(inner_->apply(x)); }
 
   at::Tensor adjoint(const at::Tensor& y) const override {
     return inner_->adjoint(outer_->adjoint(y));
@@ -71,9 +69,7 @@ class ComposedForwardOperator : public ForwardOperator {
         inner_(detail::checked_component(
             std::move(inner), "ComposedForwardOperator::ComposedForwardOperator()", "inner")) {}
 
-  at::Tensor apply(const at::Tensor& x) const override {
-    return outer_->apply(inner_->apply(x));
-  }
+  at::Tensor apply(const at::Tensor& x) const override { return outer_->apply(inner_->apply(x)); }
 
   at::Tensor vjp(const at::Tensor& x, const at::Tensor& v) const override {
     at::Tensor intermediate;

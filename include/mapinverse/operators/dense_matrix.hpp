@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -32,9 +31,9 @@ class DenseMatrix : public LinearOperator {
     void validate() const {
       for (const auto size : input_shape) {
         require(size >= 1,
-                        "DenseMatrix::Options::input_shape = [{}]. Violated constraint: every "
-                        "size >= 1",
-                        fmt::join(input_shape, ","));
+                "DenseMatrix::Options::input_shape = [{}]. Violated constraint: every "
+                "size >= 1",
+                fmt::join(input_shape, ","));
       }
     }
   };
@@ -67,8 +66,8 @@ class DenseMatrix : public LinearOperator {
     constexpr const char* where = "DenseMatrix::DenseMatrix()";
     check_floating(matrix, where, "matrix");
     require(matrix.dim() == 2 && matrix.size(0) >= 1 && matrix.size(1) >= 1,
-                    "{}: expected matrix of shape [m,n] with m, n >= 1, got {}", where,
-                    shape_string(matrix));
+            "{}: expected matrix of shape [m,n] with m, n >= 1, got {}", where,
+            shape_string(matrix));
     check_finite(matrix, where, "matrix");
     return matrix.detach().clone().contiguous();
   }
@@ -80,16 +79,16 @@ class DenseMatrix : public LinearOperator {
     const int64_t product = std::accumulate(options.input_shape.begin(), options.input_shape.end(),
                                             int64_t{1}, std::multiplies<>());
     require(product == matrix.size(1),
-                    "DenseMatrix::Options::input_shape = [{}]. Violated constraint: its product "
-                    "{} equals the number of columns {}",
-                    fmt::join(options.input_shape, ","), product, matrix.size(1));
+            "DenseMatrix::Options::input_shape = [{}]. Violated constraint: its product "
+            "{} equals the number of columns {}",
+            fmt::join(options.input_shape, ","), product, matrix.size(1));
     return options.input_shape;
   }
 
   void check_measurement(const at::Tensor& y, const char* where, const char* name) const {
     check_floating(y, where, name);
-    require(y.dim() == 2 && y.size(1) == rows(), "{}: expected {} of shape [B,{}], got {}",
-                    where, name, rows(), shape_string(y));
+    require(y.dim() == 2 && y.size(1) == rows(), "{}: expected {} of shape [B,{}], got {}", where,
+            name, rows(), shape_string(y));
   }
 
   at::Tensor placed(const at::Tensor& like) const {

@@ -9,7 +9,6 @@
 #include <ATen/ops/from_blob.h>
 #include <Eigen/Dense>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/operators/dense_matrix.hpp"
 

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-
 #include "mapinverse/core/autograd.hpp"
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -70,12 +69,12 @@ struct ConjugateGradientOptions {
 
   void validate() const {
     require(std::isfinite(tolerance) && tolerance > 0.0,
-                    "ConjugateGradientOptions::tolerance = {}. Violated constraint: tolerance > 0",
-                    tolerance);
+            "ConjugateGradientOptions::tolerance = {}. Violated constraint: tolerance > 0",
+            tolerance);
     require(max_iterations >= 1,
-                    "ConjugateGradientOptions::max_iterations = {}. Violated constraint: "
-                    "max_iterations >= 1",
-                    max_iterations);
+            "ConjugateGradientOptions::max_iterations = {}. Violated constraint: "
+            "max_iterations >= 1",
+            max_iterations);
   }
 };
 

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -31,13 +30,13 @@ class GaussianBlur : public LinearOperator {
 
     void validate() const {
       require(std::isfinite(sigma_pixels) && sigma_pixels > 0.0,
-                      "GaussianBlur::Options::sigma_pixels = {}. Violated constraint: "
-                      "sigma_pixels > 0",
-                      sigma_pixels);
+              "GaussianBlur::Options::sigma_pixels = {}. Violated constraint: "
+              "sigma_pixels > 0",
+              sigma_pixels);
       require(kernel_size == 0 || (kernel_size >= 1 && kernel_size % 2 == 1),
-                      "GaussianBlur::Options::kernel_size = {}. Violated constraint: kernel_size "
-                      "is 0 (derived from sigma_pixels) or odd and >= 1",
-                      kernel_size);
+              "GaussianBlur::Options::kernel_size = {}. Violated constraint: kernel_size "
+              "is 0 (derived from sigma_pixels) or odd and >= 1",
+              kernel_size);
     }
   };
 
@@ -49,8 +48,7 @@ class GaussianBlur : public LinearOperator {
   }
 
   at::Tensor adjoint(const at::Tensor& y) const override {
-    return filter(y, "adjoint()", "y",
-                  [](const at::Tensor& spectrum) { return spectrum.conj(); });
+    return filter(y, "adjoint()", "y", [](const at::Tensor& spectrum) { return spectrum.conj(); });
   }
 
   at::Tensor gram(const at::Tensor& y) const override {

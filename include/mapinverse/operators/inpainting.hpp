@@ -56,8 +56,7 @@ class Inpainting : public LinearOperator {
 
   /// The mask on `tensor`'s device and dtype, after checking that `tensor` is
   /// [B,C,H,W] with the mask's H, W and a compatible batch size.
-  at::Tensor placed_mask(const at::Tensor& tensor, const char* method,
-                            const char* name) const {
+  at::Tensor placed_mask(const at::Tensor& tensor, const char* method, const char* name) const {
     const auto where = fmt::format("Inpainting::{}", method);
     check_floating(tensor, where.c_str(), name);
     const int64_t mask_batch = mask_.size(0);
@@ -65,8 +64,8 @@ class Inpainting : public LinearOperator {
                          tensor.size(3) == width() &&
                          (mask_batch == 1 || tensor.size(0) == mask_batch);
     require(matches, "{}: expected {} of shape [{},C,{},{}], got {}", where, name,
-                    mask_batch == 1 ? std::string("B") : std::to_string(mask_batch), height(),
-                    width(), shape_string(tensor));
+            mask_batch == 1 ? std::string("B") : std::to_string(mask_batch), height(), width(),
+            shape_string(tensor));
     return cache_.get({tensor.device(), tensor.scalar_type(), {}},
                       [&] { return mask_.to(tensor.options()); });
   }

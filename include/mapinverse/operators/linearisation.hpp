@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-
 #include "mapinverse/core/autograd.hpp"
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
@@ -35,8 +34,7 @@ class LinearisedOperator : public LinearOperator {
     constexpr const char* where = "LinearisedOperator::LinearisedOperator()";
     require(op_ != nullptr, "{}: expected a non-null operator", where);
     check_floating(x0, where, "x0");
-    require(x0.dim() >= 1, "{}: expected x0 of shape [B,...], got {}", where,
-                    shape_string(x0));
+    require(x0.dim() >= 1, "{}: expected x0 of shape [B,...], got {}", where, shape_string(x0));
     c10::InferenceMode inference_off(false);
     at::NoGradGuard no_grad;
     point_ = x0.detach().clone();
@@ -59,8 +57,8 @@ class LinearisedOperator : public LinearOperator {
   static void check_argument(const at::Tensor& argument, const at::Tensor& reference,
                              const std::string& where, const char* name) {
     check_floating(argument, where.c_str(), name);
-    require(argument.sizes() == reference.sizes(), "{}: expected {} of shape {}, got {}",
-                    where, name, shape_string(reference), shape_string(argument));
+    require(argument.sizes() == reference.sizes(), "{}: expected {} of shape {}, got {}", where,
+            name, shape_string(reference), shape_string(argument));
   }
 
   /// A at x0 on a fresh graph, in the dtype and on the device of `like`.

@@ -75,8 +75,7 @@ at::Tensor paper_mask(PaperMask kind, int64_t height, int64_t width);
 /// A mask observing each pixel independently with probability `keep_probability`
 /// (0 < p <= 1), [1,1,H,W] float32 on the CPU; the same seed gives the same mask.
 /// Throws std::invalid_argument when the draw observes no pixel at all.
-at::Tensor random_mask(int64_t height, int64_t width, double keep_probability,
-                                 uint64_t seed);
+at::Tensor random_mask(int64_t height, int64_t width, double keep_probability, uint64_t seed);
 
 /// Reads an inpainting mask from a PNG file (grey or colour, 8 bits per channel, read
 /// by read_png(), which also drops alpha and rejects 16-bit files). A pixel is

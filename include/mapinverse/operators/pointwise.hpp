@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
@@ -27,9 +26,9 @@ class PointwiseNonlinear : public ForwardOperator {
   PointwiseNonlinear(Function function, std::string label)
       : function_(std::move(function)), label_(std::move(label)) {
     require(static_cast<bool>(function_),
-                    "PointwiseNonlinear::PointwiseNonlinear(): expected a callable function for "
-                    "'{}', got an empty one",
-                    label_);
+            "PointwiseNonlinear::PointwiseNonlinear(): expected a callable function for "
+            "'{}', got an empty one",
+            label_);
   }
 
   /// y = tanh(x).
@@ -40,8 +39,8 @@ class PointwiseNonlinear : public ForwardOperator {
     check_floating(x, where.c_str(), "x");
     auto y = function_(x);
     require(y.defined() && y.sizes() == x.sizes(),
-                    "{}: expected the function to return the shape of x {}, got {}", where,
-                    shape_string(x), shape_string(y));
+            "{}: expected the function to return the shape of x {}, got {}", where, shape_string(x),
+            shape_string(y));
     return y;
   }
 

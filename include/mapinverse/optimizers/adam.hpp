@@ -25,11 +25,11 @@ class Adam final : public Optimizer {
 
     void validate() const {
       require(std::isfinite(beta1) && beta1 >= 0.0 && beta1 < 1.0,
-                      "Adam::Options::beta1 = {}. Violated constraint: 0 <= beta1 < 1", beta1);
+              "Adam::Options::beta1 = {}. Violated constraint: 0 <= beta1 < 1", beta1);
       require(std::isfinite(beta2) && beta2 >= 0.0 && beta2 < 1.0,
-                      "Adam::Options::beta2 = {}. Violated constraint: 0 <= beta2 < 1", beta2);
+              "Adam::Options::beta2 = {}. Violated constraint: 0 <= beta2 < 1", beta2);
       require(std::isfinite(epsilon) && epsilon > 0.0,
-                      "Adam::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
+              "Adam::Options::epsilon = {}. Violated constraint: epsilon > 0", epsilon);
     }
   };
 
@@ -46,8 +46,7 @@ class Adam final : public Optimizer {
   class State final : public OptimizerState {
    public:
     explicit State(const Options& options) : options_(options) {}
-    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
-                       double learning_rate) override;
+    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient, double learning_rate) override;
 
    private:
     Options options_;

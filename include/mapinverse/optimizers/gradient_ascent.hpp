@@ -16,8 +16,7 @@ class GradientAscent final : public Optimizer {
  private:
   class State final : public OptimizerState {
    public:
-    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
-                       double learning_rate) override;
+    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient, double learning_rate) override;
   };
 };
 

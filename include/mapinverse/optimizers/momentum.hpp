@@ -22,8 +22,7 @@ class Momentum final : public Optimizer {
 
     void validate() const {
       require(std::isfinite(momentum) && momentum >= 0.0 && momentum < 1.0,
-                      "Momentum::Options::momentum = {}. Violated constraint: 0 <= momentum < 1",
-                      momentum);
+              "Momentum::Options::momentum = {}. Violated constraint: 0 <= momentum < 1", momentum);
     }
   };
 
@@ -40,8 +39,7 @@ class Momentum final : public Optimizer {
   class State final : public OptimizerState {
    public:
     explicit State(const Options& options) : options_(options) {}
-    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
-                       double learning_rate) override;
+    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient, double learning_rate) override;
 
    private:
     Options options_;

@@ -18,7 +18,7 @@ class OptimizerState {
   /// One MAXIMISATION step: returns the next iterate given the current one `z` and the
   /// ascent direction `gradient` (the gradient of the objective at z).
   virtual at::Tensor step(const at::Tensor& z, const at::Tensor& gradient,
-                             double learning_rate) = 0;
+                          double learning_rate) = 0;
 };
 
 /// A first-order maximiser (paper eq. 12 for plain gradient ascent). Solvers call

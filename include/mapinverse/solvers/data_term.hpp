@@ -28,11 +28,9 @@ struct DataTerm {
 /// only need the gradient skip their small reductions (at batch 1 each tensor operation
 /// costs about as much as it computes, so these add up to a few percent of a solve).
 DataTerm data_term(const Problem& problem, const at::Tensor& x_hat, double a, double b,
-                          bool with_fit = true);
+                   bool with_fit = true);
 
 /// Batch mean of a per-sample quantity, as a double (for histories and callbacks).
-inline double batch_mean(const at::Tensor& values) {
-  return values.mean().item<double>();
-}
+inline double batch_mean(const at::Tensor& values) { return values.mean().item<double>(); }
 
 }  // namespace mapinverse::detail

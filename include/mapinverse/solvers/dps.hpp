@@ -36,7 +36,7 @@ class Dps final : public Solver {
     void validate() const {
       schedule.validate("Dps::Options::schedule");
       require(std::isfinite(zeta) && zeta >= 0.0,
-                      "Dps::Options::zeta = {}. Violated constraint: zeta >= 0", zeta);
+              "Dps::Options::zeta = {}. Violated constraint: zeta >= 0", zeta);
       step.validate("Dps::Options::step");
     }
   };

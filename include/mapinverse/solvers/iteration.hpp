@@ -47,8 +47,8 @@ inline IterationCallback print_progress(std::ostream& out, int64_t every = 1) {
   return [&out, every](const IterationSummary& s) {
     if (s.step % every == 0 || s.step == s.total_steps) {
       fmt::print(out, "step {:>4}/{:<4} t = {:<9.4g} residual = {:<10.4g} NFE = {}+{} ({:.1f} s)\n",
-                 s.step, s.total_steps, s.time, s.residual_norm, s.network_forwards,
-                 s.network_vjps, s.elapsed_time_in_seconds);
+                 s.step, s.total_steps, s.time, s.residual_norm, s.network_forwards, s.network_vjps,
+                 s.elapsed_time_in_seconds);
     }
     return CallbackResult::kContinue;
   };

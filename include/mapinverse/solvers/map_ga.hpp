@@ -59,24 +59,24 @@ class MapGa final : public Solver {
 
     void validate() const {
       require(num_time_steps >= 1,
-                      "MapGa::Options::num_time_steps = {}. Violated constraint: num_time_steps >= 1",
-                      num_time_steps);
-      require(num_iter >= 0,
-                      "MapGa::Options::num_iter = {}. Violated constraint: num_iter >= 0", num_iter);
+              "MapGa::Options::num_time_steps = {}. Violated constraint: num_time_steps >= 1",
+              num_time_steps);
+      require(num_iter >= 0, "MapGa::Options::num_iter = {}. Violated constraint: num_iter >= 0",
+              num_iter);
       require(std::isfinite(t_max) && t_max > 0.0,
-                      "MapGa::Options::t_max = {}. Violated constraint: t_max > 0", t_max);
+              "MapGa::Options::t_max = {}. Violated constraint: t_max > 0", t_max);
       require(std::isfinite(rho) && rho > 0.0,
-                      "MapGa::Options::rho = {}. Violated constraint: rho > 0", rho);
+              "MapGa::Options::rho = {}. Violated constraint: rho > 0", rho);
       if (stop_sigma) {
         require(std::isfinite(*stop_sigma) && *stop_sigma > 0.0,
-                        "MapGa::Options::stop_sigma = {}. Violated constraint: stop_sigma > 0",
-                        *stop_sigma);
+                "MapGa::Options::stop_sigma = {}. Violated constraint: stop_sigma > 0",
+                *stop_sigma);
       }
       if (learning_rate) {
         require(std::isfinite(*learning_rate) && *learning_rate > 0.0,
-                        "MapGa::Options::learning_rate = {}. Violated constraint: learning_rate > 0 "
-                        "and finite",
-                        *learning_rate);
+                "MapGa::Options::learning_rate = {}. Violated constraint: learning_rate > 0 "
+                "and finite",
+                *learning_rate);
       }
     }
   };
@@ -87,28 +87,29 @@ class MapGa final : public Solver {
     options_.validate();
     if (options_.consistency_source == ConsistencySource::kDenoiser) {
       require(models_.denoiser != nullptr,
-                      "MapGa: consistency_source = kDenoiser needs PriorModels::denoiser");
+              "MapGa: consistency_source = kDenoiser needs PriorModels::denoiser");
       consistency_ = std::make_shared<DenoiserAsConsistency>(models_.denoiser);
     } else {
       require(models_.consistency != nullptr,
-                      "MapGa: consistency_source = kConsistencyModel needs PriorModels::consistency");
+              "MapGa: consistency_source = kConsistencyModel needs PriorModels::consistency");
       consistency_ = models_.consistency;
     }
     require(!options_.use_prior || models_.denoiser != nullptr,
-                    "MapGa: use_prior = true needs PriorModels::denoiser");
+            "MapGa: use_prior = true needs PriorModels::denoiser");
     if (!options_.optimizer) options_.optimizer = std::make_shared<GradientAscent>();
     const double floor = stop_sigma();
     require(consistency_->schedule()->sigma(options_.t_max) > floor,
-                    "MapGa::Options::t_max = {}: sigma(t_max) must exceed the final noise level {}",
-                    options_.t_max, floor);
+            "MapGa::Options::t_max = {}: sigma(t_max) must exceed the final noise level {}",
+            options_.t_max, floor);
   }
 
   std::string name() const override {
     std::string label = "MAP-GA";
     const bool denoiser = options_.consistency_source == ConsistencySource::kDenoiser;
     if (denoiser || !options_.use_prior) {
-      label += std::string("(") + (denoiser ? "D" : "") + (denoiser && !options_.use_prior ? "," : "") +
-               (options_.use_prior ? "" : "NP") + ")";
+      label += std::string("(") + (denoiser ? "D" : "") +
+               (denoiser && !options_.use_prior ? "," : "") + (options_.use_prior ? "" : "NP") +
+               ")";
     }
     return label;
   }
@@ -138,31 +139,28 @@ class MapGa final : public Solver {
 
   // The algorithm on a validated problem, recording into `recorder`: returns the final
   // clean estimate C(z, tau_1) (= z after the last renoise to sigma(tau_0)).
-  at::Tensor run(const Problem& problem, detail::SolveRecorder& recorder,
-                 NoiseSource& noise) const;
+  at::Tensor run(const Problem& problem, detail::SolveRecorder& recorder, NoiseSource& noise) const;
 
   // num_iter ascent steps on z at time t (the inner loop of Alg. 2).
   at::Tensor ascend(const Problem& problem, at::Tensor z, double t, double learning_rate,
-                       double sigma_eps, detail::SolveRecorder& recorder) const;
+                    double sigma_eps, detail::SolveRecorder& recorder) const;
 
   // The prior's denoiser only ever gives a value: inference mode skips autograd's
   // bookkeeping altogether. Its output is an inference tensor, used here only as the
   // input of out-of-place arithmetic, which gives ordinary tensors.
   at::Tensor denoise_for_inference(const at::Tensor& x, double sigma,
-                                      const at::Tensor& labels) const {
+                                   const at::Tensor& labels) const {
     c10::InferenceMode inference;
     return models_.denoiser->denoise(x, sigma, labels);
   }
 
-  at::Tensor evaluate_without_grad(const at::Tensor& z, double t,
-                                      const at::Tensor& labels) const {
+  at::Tensor evaluate_without_grad(const at::Tensor& z, double t, const at::Tensor& labels) const {
     at::NoGradGuard no_grad;
     return consistency_->origin(z, t, labels);
   }
 
   double stop_sigma() const {
-    return options_.stop_sigma.value_or(
-        consistency_->schedule()->sigma(consistency_->epsilon()));
+    return options_.stop_sigma.value_or(consistency_->schedule()->sigma(consistency_->epsilon()));
   }
 
   PriorModels models_;

@@ -72,14 +72,14 @@ class MapGaPgdm final : public Solver {
     options_.validate();
     require(models_.denoiser != nullptr, "MapGaPgdm: needs PriorModels::denoiser");
     require(options_.consistency_source == ConsistencySource::kDenoiser ||
-                        models_.consistency != nullptr,
-                    "MapGaPgdm: consistency_source = kConsistencyModel needs "
-                    "PriorModels::consistency");
+                models_.consistency != nullptr,
+            "MapGaPgdm: consistency_source = kConsistencyModel needs "
+            "PriorModels::consistency");
   }
 
   std::string name() const override {
     return options_.consistency_source == ConsistencySource::kDenoiser ? "MAP-GA-PGDM(D)"
-                                                                      : "MAP-GA-PGDM";
+                                                                       : "MAP-GA-PGDM";
   }
   const Options& options() const { return options_; }
 
@@ -88,9 +88,9 @@ class MapGaPgdm final : public Solver {
     problem.validate();
     const auto& schedule = *models_.denoiser->schedule();
     require(problem.sigma_y > schedule.sigma(kEpsilon),
-                    "MapGaPgdm: Problem::sigma_y = {} must exceed sigma(epsilon) = {}; use MapGa "
-                    "for noiseless problems",
-                    problem.sigma_y, schedule.sigma(kEpsilon));
+            "MapGaPgdm: Problem::sigma_y = {} must exceed sigma(epsilon) = {}; use MapGa "
+            "for noiseless problems",
+            problem.sigma_y, schedule.sigma(kEpsilon));
     const MapGa map_ga(models_, options_.map_ga_options(problem.sigma_y));
     const Pgdm pgdm(models_, options_.pgdm_options(schedule.time(problem.sigma_y)));
     detail::SolveRecorder recorder(name(), callbacks,

@@ -31,7 +31,7 @@ class Pgdm final : public Solver {
     void validate() const {
       schedule.validate("Pgdm::Options::schedule");
       require(std::isfinite(sigma_d) && sigma_d > 0.0,
-                      "Pgdm::Options::sigma_d = {}. Violated constraint: sigma_d > 0", sigma_d);
+              "Pgdm::Options::sigma_d = {}. Violated constraint: sigma_d > 0", sigma_d);
       step.validate("Pgdm::Options::step");
     }
   };

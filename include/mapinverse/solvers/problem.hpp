@@ -5,7 +5,6 @@
 #include <memory>
 #include <vector>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"

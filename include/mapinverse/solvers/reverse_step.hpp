@@ -34,14 +34,14 @@ struct ReverseSchedule {
 
   /// `owner` names the options struct in messages, e.g. "Pgdm::Options::schedule".
   void validate(const char* owner) const {
-    require(num_steps >= 1, "{}.num_steps = {}. Violated constraint: num_steps >= 1",
-                    owner, num_steps);
-    require(std::isfinite(t_min) && t_min > 0.0,
-                    "{}.t_min = {}. Violated constraint: t_min > 0", owner, t_min);
+    require(num_steps >= 1, "{}.num_steps = {}. Violated constraint: num_steps >= 1", owner,
+            num_steps);
+    require(std::isfinite(t_min) && t_min > 0.0, "{}.t_min = {}. Violated constraint: t_min > 0",
+            owner, t_min);
     require(std::isfinite(t_max) && t_max > t_min,
-                    "{}.t_max = {}. Violated constraint: t_max > t_min = {}", owner, t_max, t_min);
-    require(std::isfinite(rho) && rho > 0.0, "{}.rho = {}. Violated constraint: rho > 0",
-                    owner, rho);
+            "{}.t_max = {}. Violated constraint: t_max > t_min = {}", owner, t_max, t_min);
+    require(std::isfinite(rho) && rho > 0.0, "{}.rho = {}. Violated constraint: rho > 0", owner,
+            rho);
   }
 
   /// tau_n ... tau_0: num_steps + 1 decreasing times.
@@ -57,14 +57,14 @@ struct ReverseStepOptions {
 
   void validate(const char* owner) const {
     require(std::isfinite(eta) && eta >= 0.0 && eta <= 1.0,
-                    "{}::eta = {}. Violated constraint: 0 <= eta <= 1", owner, eta);
+            "{}::eta = {}. Violated constraint: 0 <= eta <= 1", owner, eta);
   }
 };
 
 /// One reverse step from sigma_t to sigma_s; `sigma_floor` is the noise level of the
 /// schedule's last point (tau_0), which the renoise update subtracts.
-at::Tensor reverse_step(const at::Tensor& x_t, const at::Tensor& x_hat,
-                                  double sigma_t, double sigma_s, double sigma_floor,
-                                  const ReverseStepOptions& options, NoiseSource& noise);
+at::Tensor reverse_step(const at::Tensor& x_t, const at::Tensor& x_hat, double sigma_t,
+                        double sigma_s, double sigma_floor, const ReverseStepOptions& options,
+                        NoiseSource& noise);
 
 }  // namespace mapinverse

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"

@@ -20,8 +20,10 @@ enum class TerminationReason {
 
 inline const char* to_string(TerminationReason reason) {
   switch (reason) {
-    case TerminationReason::kCompleted: return "COMPLETED";
-    case TerminationReason::kStoppedByCallback: return "STOPPED_BY_CALLBACK";
+    case TerminationReason::kCompleted:
+      return "COMPLETED";
+    case TerminationReason::kStoppedByCallback:
+      return "STOPPED_BY_CALLBACK";
   }
   return "UNKNOWN";
 }
@@ -52,13 +54,13 @@ struct Summary {
 
   /// A table of the history (at most `max_rows` evenly spaced rows) and the totals.
   std::string full_report(size_t max_rows = 25) const {
-    std::string report = fmt::format("Solver: {}\nTermination: {}\nBatch: {}\n", solver_name,
-                                     to_string(termination),
-                                     estimate.defined() ? shape_string_of(estimate) : "none");
-    report += fmt::format("{:>6} {:>11} {:>11} {:>13} {:>14} {:>9} {:>9} {:>10}\n", "step",
-                          "time", "sigma", "residual", "objective", "forwards", "VJPs",
-                          "seconds");
-    const size_t stride = history.size() <= max_rows ? 1 : (history.size() + max_rows - 1) / max_rows;
+    std::string report =
+        fmt::format("Solver: {}\nTermination: {}\nBatch: {}\n", solver_name, to_string(termination),
+                    estimate.defined() ? shape_string_of(estimate) : "none");
+    report += fmt::format("{:>6} {:>11} {:>11} {:>13} {:>14} {:>9} {:>9} {:>10}\n", "step", "time",
+                          "sigma", "residual", "objective", "forwards", "VJPs", "seconds");
+    const size_t stride =
+        history.size() <= max_rows ? 1 : (history.size() + max_rows - 1) / max_rows;
     for (size_t i = 0; i < history.size(); ++i) {
       if (i % stride != 0 && i + 1 != history.size()) continue;
       const auto& s = history[i];
@@ -66,9 +68,9 @@ struct Summary {
                             s.step, s.time, s.sigma, s.residual_norm, s.objective,
                             s.network_forwards, s.network_vjps, s.elapsed_time_in_seconds);
     }
-    report += fmt::format("Network calls: {} forwards + {} VJPs = {}\nTotal time: {:.3f} s\n",
-                          network_forwards, network_vjps, network_evaluations(),
-                          total_time_in_seconds);
+    report +=
+        fmt::format("Network calls: {} forwards + {} VJPs = {}\nTotal time: {:.3f} s\n",
+                    network_forwards, network_vjps, network_evaluations(), total_time_in_seconds);
     return report;
   }
 

@@ -73,9 +73,9 @@ class ConsistencySampler {
       require(!times.empty(), "ConsistencySampler::Options::times: expected at least one time");
       for (size_t i = 0; i < times.size(); ++i) {
         require(std::isfinite(times[i]) && times[i] > 0.0 && (i == 0 || times[i] < times[i - 1]),
-                        "ConsistencySampler::Options::times[{}] = {}. Violated constraint: positive "
-                        "and decreasing",
-                        i, times[i]);
+                "ConsistencySampler::Options::times[{}] = {}. Violated constraint: positive "
+                "and decreasing",
+                i, times[i]);
       }
     }
   };
@@ -85,12 +85,13 @@ class ConsistencySampler {
   ConsistencySampler(std::shared_ptr<const ConsistencyModel> consistency, Options options)
       : consistency_(std::move(consistency)), options_(std::move(options)) {
     require(consistency_ != nullptr,
-                    "ConsistencySampler: expected a consistency model, got a null pointer");
+            "ConsistencySampler: expected a consistency model, got a null pointer");
     options_.validate();
   }
 
   int64_t network_calls() const {
-    return static_cast<int64_t>(options_.times.size()) * consistency_->network_calls_per_evaluation();
+    return static_cast<int64_t>(options_.times.size()) *
+           consistency_->network_calls_per_evaluation();
   }
 
   at::Tensor sample(const SampleRequest& request) const;
