@@ -6,14 +6,15 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "mapinverse/core/threads.hpp"
-#include "arguments.hpp"
+#include "command_line.hpp"
 #include "mapinverse/core/random.hpp"
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/core/time_steps.hpp"
 #include "mapinverse/io/png.hpp"
 #include "mapinverse/models/preconditioning.hpp"
@@ -45,27 +46,34 @@ torch::Tensor heun_sample(const mapinverse::Denoiser& denoiser, int64_t count, i
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"Draws a PNG grid of samples from a trained EDM denoiser (Heun's sampler)"};
+  std::string weights = "runs/edm/denoiser_ema.pt";
+  std::string out = "runs/edm/samples.png";
+  int64_t count = 64;
+  int64_t steps = 18;
+  uint64_t seed = 0;
+  int64_t threads = 1;
+  app.add_option("--weights", weights, "U-Net denoiser weights")->capture_default_str();
+  app.add_option("--out", out, "PNG grid to write")->capture_default_str();
+  app.add_option("--count", count, "samples")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--steps", steps, "Heun noise levels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--seed", seed, "seed of the draws")->capture_default_str();
+  mapinverse::training::add_threads_option(app, threads);
+  CLI11_PARSE(app, argc, argv);
   try {
-    const mapinverse::examples::Arguments args(argc, argv,
-                                               {{"weights", "runs/edm/denoiser_ema.pt"},
-                                                {"out", "runs/edm/samples.png"},
-                                                {"count", "64"},
-                                                {"steps", "18"},
-                                                {"seed", "0"},
-                                                {"threads", "1"}});
-    mapinverse::set_thread_count(static_cast<int>(args.integer("threads")));
+    mapinverse::set_thread_count(static_cast<int>(threads));
     torch::NoGradGuard no_grad;
     mapinverse::UNet unet(mapinverse::UNetOptions{});
-    torch::load(unet, args.text("weights"));
+    torch::load(unet, weights);
     unet->eval();
     const mapinverse::EdmDenoiser denoiser(std::make_shared<mapinverse::UNetNetwork>(unet));
-    auto generator = mapinverse::make_generator(static_cast<uint64_t>(args.integer("seed")));
-    const auto count = args.integer("count");
-    const auto images = heun_sample(denoiser, count, args.integer("steps"), generator);
+    auto generator = mapinverse::make_generator(seed);
+    const auto images = heun_sample(denoiser, count, steps, generator);
     const auto columns = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(count))));
-    mapinverse::write_png(args.text("out"),
-                          mapinverse::make_grid(mapinverse::to_unit_range(images), columns));
-    fmt::print("wrote {} samples to {}\n", count, args.text("out"));
+    mapinverse::write_png(out, mapinverse::make_grid(mapinverse::to_unit_range(images), columns));
+    fmt::print("wrote {} samples to {}\n", count, out);
   } catch (const std::exception& error) {
     std::cerr << "sample_grid: " << error.what() << '\n';
     return 1;

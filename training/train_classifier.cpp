@@ -12,12 +12,12 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "mapinverse/core/threads.hpp"
-#include "arguments.hpp"
+#include "command_line.hpp"
 #include "mapinverse/core/random.hpp"
+#include "mapinverse/core/threads.hpp"
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/io/idx.hpp"
 #include "mapinverse/models/classifier.hpp"
-#include "save_atomically.hpp"
 
 namespace {
 
@@ -39,35 +39,43 @@ double accuracy(FashionClassifier& model, const mapinverse::IdxDataset& data) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"Trains the Fashion-MNIST classifier whose features define the Frechet distance"};
+  std::string data;
+  std::string out = "models/fmnist_classifier.pt";
+  int64_t epochs = 4;
+  int64_t batch = 128;
+  double learning_rate = 1e-3;
+  uint64_t seed = 0;
+  int64_t threads = 1;
+  mapinverse::training::add_data_option(app, data);
+  app.add_option("--out", out, "weights to write (after every epoch)")->capture_default_str();
+  app.add_option("--epochs", epochs, "epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", learning_rate, "Adam's learning rate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--seed", seed, "seed of the initialisation and the batches")
+      ->capture_default_str();
+  mapinverse::training::add_threads_option(app, threads);
+  CLI11_PARSE(app, argc, argv);
   try {
-    const mapinverse::examples::Arguments args(argc, argv,
-                                               {{"data", mapinverse::kFashionMnistDirectory},
-                                                {"out", "models/fmnist_classifier.pt"},
-                                                {"epochs", "4"},
-                                                {"batch", "128"},
-                                                {"lr", "1e-3"},
-                                                {"seed", "0"},
-                                                {"threads", "1"}});
-    mapinverse::set_thread_count(static_cast<int>(args.integer("threads")));
-    const auto seed = static_cast<uint64_t>(args.integer("seed"));
-    const auto batch = args.integer("batch");
-    const auto train = mapinverse::read_fashion_mnist(args.text("data"),
-                                                      mapinverse::FashionMnistSplit::kTrain);
-    const auto test = mapinverse::read_fashion_mnist(args.text("data"),
-                                                     mapinverse::FashionMnistSplit::kTest);
+    mapinverse::set_thread_count(static_cast<int>(threads));
+    const auto train = mapinverse::read_fashion_mnist(data, mapinverse::FashionMnistSplit::kTrain);
+    const auto test = mapinverse::read_fashion_mnist(data, mapinverse::FashionMnistSplit::kTest);
     torch::manual_seed(seed);
     FashionClassifier model;
-    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(args.real("lr")));
+    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(learning_rate));
     const auto start = std::chrono::steady_clock::now();
-    for (int64_t epoch = 0; epoch < args.integer("epochs"); ++epoch) {
+    for (int64_t epoch = 0; epoch < epochs; ++epoch) {
       auto generator = mapinverse::make_generator(seed * 1000003 + static_cast<uint64_t>(epoch));
       const auto order = torch::randperm(train.images.size(0), generator);
       double loss_sum = 0.0;
       int64_t batches = 0;
       for (int64_t first = 0; first + batch <= order.size(0); first += batch) {
         const auto index = order.narrow(0, first, batch);
-        const auto loss = torch::cross_entropy_loss(model->forward(train.images.index_select(0, index)),
-                                                    train.labels.index_select(0, index));
+        const auto loss =
+            torch::cross_entropy_loss(model->forward(train.images.index_select(0, index)),
+                                      train.labels.index_select(0, index));
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();
@@ -79,8 +87,7 @@ int main(int argc, char** argv) {
       fmt::print("epoch {} loss {:.4f} test accuracy {:.4f} ({:.0f} s)\n", epoch + 1,
                  loss_sum / static_cast<double>(batches), accuracy(model, test), seconds);
       std::fflush(stdout);
-      mapinverse::examples::save_atomically(
-          args.text("out"), [&](const std::string& file) { torch::save(model, file); });
+      mapinverse::write_atomically(out, [&](const std::string& file) { torch::save(model, file); });
     }
     return 0;
   } catch (const std::exception& error) {

@@ -21,81 +21,69 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "mapinverse/core/threads.hpp"
-#include "arguments.hpp"
-#include "save_atomically.hpp"
-#include "training_common.hpp"
+#include "command_line.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/random.hpp"
+#include "mapinverse/core/threads.hpp"
 #include "mapinverse/core/time_steps.hpp"
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/io/idx.hpp"
 #include "mapinverse/models/preconditioning.hpp"
 #include "mapinverse/models/unet.hpp"
+#include "training_common.hpp"
 
 namespace {
 
 using mapinverse::UNet;
-using mapinverse::examples::TrainingCheckpoint;
+using mapinverse::training::TrainingCheckpoint;
 
 inline constexpr int64_t kReportEvery = 50;
 
 struct Settings {
   std::string data;
-  std::string teacher;
-  std::filesystem::path out;
-  int64_t steps = 0;
-  int64_t batch = 0;
-  double learning_rate = 0.0;
-  uint64_t seed = 0;
-  int64_t checkpoint_every = 0;
-  double target_decay = 0.0;
-  double ema_decay = 0.0;
-  int64_t grid_points = 0;
-  int64_t threads = 0;
-};
+  std::string teacher = "models/fmnist_edm_denoiser.pt";
+  std::string out = "runs/cd";
+  int64_t steps = 200000;
+  int64_t batch = 64;
+  double learning_rate = 1e-4;
+  uint64_t seed = 1;
+  int64_t checkpoint_every = 250;
+  double target_decay = 0.95;
+  double ema_decay = 0.999;
+  int64_t grid_points = 18;
+  int64_t threads = 1;
 
-Settings parse_settings(int argc, char** argv) {
-  const mapinverse::examples::Arguments args(argc, argv,
-                                             {{"data", mapinverse::kFashionMnistDirectory},
-                                              {"teacher", "models/fmnist_edm_denoiser.pt"},
-                                              {"out", "runs/cd"},
-                                              {"steps", "200000"},
-                                              {"batch", "64"},
-                                              {"lr", "1e-4"},
-                                              {"seed", "1"},
-                                              {"checkpoint-every", "250"},
-                                              {"target-decay", "0.95"},
-                                              {"ema-decay", "0.999"},
-                                              {"grid-points", "18"},
-                                              {"threads", "1"}});
-  Settings s;
-  s.data = args.text("data");
-  s.teacher = args.text("teacher");
-  s.out = args.text("out");
-  s.steps = args.integer("steps");
-  s.batch = args.integer("batch");
-  s.learning_rate = args.real("lr");
-  s.seed = static_cast<uint64_t>(args.integer("seed"));
-  s.checkpoint_every = args.integer("checkpoint-every");
-  s.target_decay = args.real("target-decay");
-  s.ema_decay = args.real("ema-decay");
-  s.grid_points = args.integer("grid-points");
-  s.threads = args.integer("threads");
-  const auto in_unit_interval = [](double v) { return v >= 0.0 && v < 1.0; };
-  if (s.steps < 1 || s.batch < 1 || s.checkpoint_every < 1 || s.threads < 1 ||
-      s.grid_points < 2 || !(s.learning_rate > 0.0) || !in_unit_interval(s.target_decay) ||
-      !in_unit_interval(s.ema_decay)) {
-    throw std::invalid_argument(
-        "expected --steps, --batch, --checkpoint-every, --threads >= 1, --grid-points >= 2, "
-        "--lr > 0 and 0 <= --target-decay, --ema-decay < 1");
+  void add_to(CLI::App& app) {
+    mapinverse::training::add_data_option(app, data);
+    app.add_option("--teacher", teacher, "the EDM denoiser weights written by train_denoiser")
+        ->capture_default_str();
+    app.add_option("--out", out, "folder for the checkpoint and the weights")
+        ->capture_default_str();
+    app.add_option("--steps", steps, "training steps")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--batch", batch, "batch size")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--lr", learning_rate, "Adam's learning rate")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--seed", seed, "seed of every step's draws")->capture_default_str();
+    app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--target-decay", target_decay, "decay mu of the target network's average")
+        ->check(mapinverse::training::unit_interval())
+        ->capture_default_str();
+    app.add_option("--ema-decay", ema_decay, "decay of the weights' moving average")
+        ->check(mapinverse::training::unit_interval())
+        ->capture_default_str();
+    app.add_option("--grid-points", grid_points, "points N of the Karras time grid")
+        ->check(mapinverse::training::at_least(2))
+        ->capture_default_str();
+    mapinverse::training::add_threads_option(app, threads);
   }
-  if (!std::filesystem::is_regular_file(s.teacher)) {
-    throw std::invalid_argument(fmt::format(
-        "--teacher {}: no such file (the EDM denoiser weights written by train_denoiser)",
-        s.teacher));
-  }
-  return s;
-}
+};
 
 /// The distillation's networks: a frozen teacher and the student, its target and its EMA.
 struct Networks {
@@ -108,9 +96,9 @@ struct Networks {
     torch::load(teacher, teacher_weights);
     teacher->eval();
     for (auto& parameter : teacher->parameters()) parameter.requires_grad_(false);
-    mapinverse::examples::copy_parameters(student, teacher);
-    mapinverse::examples::copy_parameters(target, teacher);
-    mapinverse::examples::copy_parameters(ema, teacher);
+    mapinverse::training::copy_parameters(student, teacher);
+    mapinverse::training::copy_parameters(target, teacher);
+    mapinverse::training::copy_parameters(ema, teacher);
     for (auto& parameter : target->parameters()) parameter.requires_grad_(false);
   }
 };
@@ -145,7 +133,7 @@ struct Distillation {
 
   torch::Tensor loss(const torch::Tensor& images, int64_t batch,
                      torch::Generator& generator) const {
-    const auto x = mapinverse::examples::draw_batch(images, batch, generator);
+    const auto x = mapinverse::training::draw_batch(images, batch, generator);
     const auto n = torch::randint(grid.size(0) - 1, {batch}, generator, torch::kLong);
     const auto t_low = grid.index_select(0, n);
     const auto t_high = grid.index_select(0, n + 1);
@@ -171,24 +159,29 @@ void export_weights(const std::filesystem::path& out, const Networks& networks) 
   for (const auto& [name, module] : {std::pair{"consistency_raw.pt", networks.student},
                                      std::pair{"consistency_target.pt", networks.target},
                                      std::pair{"consistency_ema.pt", networks.ema}}) {
-    mapinverse::examples::save_atomically(
-        out / name, [&](const std::string& file) { torch::save(module, file); });
+    mapinverse::write_atomically((out / name).string(),
+                                 [&](const std::string& file) { torch::save(module, file); });
   }
 }
 
 void train(const Settings& s) {
+  if (!std::filesystem::is_regular_file(s.teacher)) {
+    throw std::invalid_argument(fmt::format(
+        "--teacher {}: no such file (the EDM denoiser weights written by train_denoiser)",
+        s.teacher));
+  }
   mapinverse::set_thread_count(static_cast<int>(s.threads));
-  std::filesystem::create_directories(s.out);
+  const std::filesystem::path out = s.out;
+  std::filesystem::create_directories(out);
   const auto images =
       mapinverse::read_fashion_mnist(s.data, mapinverse::FashionMnistSplit::kTrain).images;
 
   Networks networks(s.teacher);
   torch::optim::Adam optimizer(networks.student->parameters(),
                                torch::optim::AdamOptions(s.learning_rate));
-  const TrainingCheckpoint checkpoint(s.out / "checkpoint.pt");
-  const TrainingCheckpoint::Settings recorded{{"seed", static_cast<int64_t>(s.seed)},
-                                              {"batch", s.batch},
-                                              {"grid_points", s.grid_points}};
+  const TrainingCheckpoint checkpoint(out / "checkpoint.pt");
+  const TrainingCheckpoint::Settings recorded{
+      {"seed", static_cast<int64_t>(s.seed)}, {"batch", s.batch}, {"grid_points", s.grid_points}};
   const TrainingCheckpoint::Modules modules{
       {"student", networks.student}, {"target", networks.target}, {"ema", networks.ema}};
   const int64_t start = checkpoint.load(recorded, modules, optimizer);
@@ -199,25 +192,25 @@ void train(const Settings& s) {
   const Distillation distillation{teacher, student, target, karras_grid(s.grid_points)};
 
   fmt::print("{} training images, teacher {}, {} parameters, {} from step {} to {}\n",
-             images.size(0), s.teacher, mapinverse::examples::parameter_count(networks.student),
+             images.size(0), s.teacher, mapinverse::training::parameter_count(networks.student),
              start > 0 ? "resuming" : "starting", start, s.steps);
   std::fflush(stdout);
 
-  mapinverse::examples::ProgressReport progress(kReportEvery, s.steps);
+  mapinverse::training::ProgressReport progress(kReportEvery, s.steps);
   for (int64_t step = start; step < s.steps; ++step) {
-    auto generator = mapinverse::examples::step_generator(s.seed, step);
+    auto generator = mapinverse::training::step_generator(s.seed, step);
     optimizer.zero_grad();
     const auto loss = distillation.loss(images, s.batch, generator);
     loss.backward();
     optimizer.step();
-    mapinverse::examples::update_ema(networks.target, networks.student, s.target_decay);
-    mapinverse::examples::update_ema(networks.ema, networks.student, s.ema_decay);
+    mapinverse::training::update_ema(networks.target, networks.student, s.target_decay);
+    mapinverse::training::update_ema(networks.ema, networks.student, s.ema_decay);
 
     const int64_t done = step + 1;
     progress.add(done, loss.item<double>());
     if (done % s.checkpoint_every == 0 || done == s.steps) {
       checkpoint.save(done, recorded, modules, optimizer);
-      export_weights(s.out, networks);
+      export_weights(out, networks);
     }
   }
 }
@@ -225,8 +218,14 @@ void train(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{
+      "Distils the Fashion-MNIST consistency model from the EDM denoiser; rerun the "
+      "same command to resume"};
+  Settings settings;
+  settings.add_to(app);
+  CLI11_PARSE(app, argc, argv);
   try {
-    train(parse_settings(argc, argv));
+    train(settings);
   } catch (const std::exception& error) {
     std::cerr << "train_consistency: " << error.what() << '\n';
     return 1;

@@ -18,23 +18,22 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "mapinverse/core/threads.hpp"
-#include "arguments.hpp"
-#include "save_atomically.hpp"
-#include "training_common.hpp"
+#include "command_line.hpp"
 #include "mapinverse/core/noise_schedule.hpp"
 #include "mapinverse/core/random.hpp"
+#include "mapinverse/core/threads.hpp"
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/io/idx.hpp"
 #include "mapinverse/models/preconditioning.hpp"
 #include "mapinverse/models/unet.hpp"
+#include "training_common.hpp"
 
 namespace {
 
 using mapinverse::UNet;
-using mapinverse::examples::copy_parameters;
-using mapinverse::examples::save_atomically;
-using mapinverse::examples::TrainingCheckpoint;
-using mapinverse::examples::update_ema;
+using mapinverse::training::copy_parameters;
+using mapinverse::training::TrainingCheckpoint;
+using mapinverse::training::update_ema;
 
 /// EDM's training noise distribution for images: ln sigma ~ N(-1.2, 1.2^2).
 inline constexpr double kLogSigmaMean = -1.2;
@@ -43,62 +42,56 @@ inline constexpr int64_t kReportEvery = 50;
 
 struct Settings {
   std::string data;
-  std::filesystem::path out;
-  int64_t steps = 0;
-  int64_t batch = 0;
-  double learning_rate = 0.0;
-  int64_t warmup = 0;
-  uint64_t seed = 0;
-  int64_t checkpoint_every = 0;
-  double ema_decay = 0.0;
-  int64_t threads = 0;
-};
+  std::string out = "runs/edm";
+  int64_t steps = 200000;
+  int64_t batch = 64;
+  double learning_rate = 1e-3;
+  int64_t warmup = 1000;
+  uint64_t seed = 1;
+  int64_t checkpoint_every = 250;
+  double ema_decay = 0.999;
+  int64_t threads = 1;
 
-// --threads defaults to 1: on a 2-core machine shared with other work, two OpenMP
-// threads wait on each other at every barrier and a step took 10x longer (measured).
-Settings parse_settings(int argc, char** argv) {
-  const mapinverse::examples::Arguments args(argc, argv,
-                                             {{"data", mapinverse::kFashionMnistDirectory},
-                                              {"out", "runs/edm"},
-                                              {"steps", "200000"},
-                                              {"batch", "64"},
-                                              {"lr", "1e-3"},
-                                              {"warmup", "1000"},
-                                              {"seed", "1"},
-                                              {"checkpoint-every", "250"},
-                                              {"ema-decay", "0.999"},
-                                              {"threads", "1"}});
-  Settings s;
-  s.data = args.text("data");
-  s.out = args.text("out");
-  s.steps = args.integer("steps");
-  s.batch = args.integer("batch");
-  s.learning_rate = args.real("lr");
-  s.warmup = args.integer("warmup");
-  s.seed = static_cast<uint64_t>(args.integer("seed"));
-  s.checkpoint_every = args.integer("checkpoint-every");
-  s.ema_decay = args.real("ema-decay");
-  s.threads = args.integer("threads");
-  if (s.steps < 1 || s.batch < 1 || s.warmup < 0 || s.checkpoint_every < 1 || s.threads < 1 ||
-      !(s.learning_rate > 0.0) || !(s.ema_decay >= 0.0 && s.ema_decay < 1.0)) {
-    throw std::invalid_argument(
-        "expected --steps, --batch, --checkpoint-every, --threads >= 1, --warmup >= 0, "
-        "--lr > 0 and 0 <= --ema-decay < 1");
+  void add_to(CLI::App& app) {
+    mapinverse::training::add_data_option(app, data);
+    app.add_option("--out", out, "folder for the checkpoint and the weights")
+        ->capture_default_str();
+    app.add_option("--steps", steps, "training steps")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--batch", batch, "batch size")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--lr", learning_rate, "Adam's learning rate after the warm-up")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--warmup", warmup, "steps of linear learning-rate warm-up")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--seed", seed, "seed of the initialisation and of every step's draws")
+        ->capture_default_str();
+    app.add_option("--checkpoint-every", checkpoint_every, "steps between checkpoints")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--ema-decay", ema_decay, "decay of the weights' moving average")
+        ->check(mapinverse::training::unit_interval())
+        ->capture_default_str();
+    mapinverse::training::add_threads_option(app, threads);
   }
-  return s;
-}
+};
 
 void export_weights(const std::filesystem::path& out, const UNet& model, const UNet& ema) {
   for (const auto& [name, module] :
        {std::pair{"denoiser_raw.pt", model}, std::pair{"denoiser_ema.pt", ema}}) {
-    save_atomically(out / name, [&](const std::string& file) { torch::save(module, file); });
+    mapinverse::write_atomically((out / name).string(),
+                                 [&](const std::string& file) { torch::save(module, file); });
   }
 }
 
 /// One EDM loss evaluation on a batch drawn with the step's own generator.
 torch::Tensor edm_loss(const mapinverse::EdmDenoiser& denoiser, const torch::Tensor& images,
                        int64_t batch, torch::Generator& generator) {
-  const auto x = mapinverse::examples::draw_batch(images, batch, generator);
+  const auto x = mapinverse::training::draw_batch(images, batch, generator);
   const auto sigma = (torch::randn({batch}, generator) * kLogSigmaStd + kLogSigmaMean).exp();
   const auto noise = mapinverse::randn_like(x, generator) * sigma.view({-1, 1, 1, 1});
   const auto denoised = denoiser.denoise(x + noise, sigma);
@@ -109,7 +102,8 @@ torch::Tensor edm_loss(const mapinverse::EdmDenoiser& denoiser, const torch::Ten
 
 void train(const Settings& s) {
   mapinverse::set_thread_count(static_cast<int>(s.threads));
-  std::filesystem::create_directories(s.out);
+  const std::filesystem::path out = s.out;
+  std::filesystem::create_directories(out);
   const auto images =
       mapinverse::read_fashion_mnist(s.data, mapinverse::FashionMnistSplit::kTrain).images;
 
@@ -118,7 +112,7 @@ void train(const Settings& s) {
   UNet ema(mapinverse::UNetOptions{});
   copy_parameters(ema, model);
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(s.learning_rate));
-  const TrainingCheckpoint checkpoint(s.out / "checkpoint.pt");
+  const TrainingCheckpoint checkpoint(out / "checkpoint.pt");
   const TrainingCheckpoint::Settings recorded{{"seed", static_cast<int64_t>(s.seed)},
                                               {"batch", s.batch}};
   const TrainingCheckpoint::Modules modules{{"model", model}, {"ema", ema}};
@@ -126,15 +120,16 @@ void train(const Settings& s) {
   const mapinverse::EdmDenoiser denoiser(std::make_shared<mapinverse::UNetNetwork>(model));
 
   fmt::print("{} training images, {} parameters, {} from step {} to {}\n", images.size(0),
-             mapinverse::examples::parameter_count(model), start > 0 ? "resuming" : "starting", start, s.steps);
+             mapinverse::training::parameter_count(model), start > 0 ? "resuming" : "starting",
+             start, s.steps);
   std::fflush(stdout);
 
-  mapinverse::examples::ProgressReport progress(kReportEvery, s.steps);
+  mapinverse::training::ProgressReport progress(kReportEvery, s.steps);
   for (int64_t step = start; step < s.steps; ++step) {
-    auto generator = mapinverse::examples::step_generator(s.seed, step);
+    auto generator = mapinverse::training::step_generator(s.seed, step);
     const double warmup =
         s.warmup > 0 ? std::min(1.0, static_cast<double>(step + 1) / s.warmup) : 1.0;
-    mapinverse::examples::set_learning_rate(optimizer, s.learning_rate * warmup);
+    mapinverse::training::set_learning_rate(optimizer, s.learning_rate * warmup);
     optimizer.zero_grad();
     const auto loss = edm_loss(denoiser, images, s.batch, generator);
     loss.backward();
@@ -149,7 +144,7 @@ void train(const Settings& s) {
     progress.add(done, loss.item<double>());
     if (done % s.checkpoint_every == 0 || done == s.steps) {
       checkpoint.save(done, recorded, modules, optimizer);
-      export_weights(s.out, model, ema);
+      export_weights(out, model, ema);
     }
   }
 }
@@ -157,8 +152,12 @@ void train(const Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"Trains the Fashion-MNIST EDM denoiser; rerun the same command to resume"};
+  Settings settings;
+  settings.add_to(app);
+  CLI11_PARSE(app, argc, argv);
   try {
-    train(parse_settings(argc, argv));
+    train(settings);
   } catch (const std::exception& error) {
     std::cerr << "train_denoiser: " << error.what() << '\n';
     return 1;

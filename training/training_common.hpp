@@ -16,10 +16,10 @@
 #include <torch/torch.h>
 
 #include "mapinverse/core/random.hpp"
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/models/unet.hpp"
-#include "save_atomically.hpp"
 
-namespace mapinverse::examples {
+namespace mapinverse::training {
 
 /// The generator of one training step: a run resumed at `step` draws exactly what an
 /// uninterrupted run would have drawn.
@@ -75,7 +75,7 @@ class TrainingCheckpoint {
     torch::serialize::OutputArchive part;
     optimizer.save(part);
     archive.write("optimizer", part);
-    save_atomically(path_, [&](const std::string& file) { archive.save_to(file); });
+    write_atomically(path_.string(), [&](const std::string& file) { archive.save_to(file); });
   }
 
   /// Loads into `modules` and `optimizer`; returns the step to continue from (0 when
@@ -145,4 +145,4 @@ class ProgressReport {
   std::chrono::steady_clock::time_point window_start_ = std::chrono::steady_clock::now();
 };
 
-}  // namespace mapinverse::examples
+}  // namespace mapinverse::training

@@ -13,18 +13,18 @@ namespace mapinverse::cli {
 /// The seed paper's Tables 1-3 on Fashion-MNIST test images.
 struct BenchArguments {
   bool quick = false;
-  int64_t images = 0;          // 0: 6 with --quick, 50 otherwise
-  int64_t time_steps = 0;      // MAP-GA outer steps; 0: 8 with --quick, 20 otherwise
-  int64_t iterations = 0;      // MAP-GA inner iterations; 0: 4 with --quick, 10 otherwise
-  int64_t pgdm_steps = 0;      // PGDM reverse steps; 0: 40 with --quick, 100 otherwise
-  int64_t batch = 50;          // images solved together
+  int64_t images = 0;      // 0: 6 with --quick, 50 otherwise
+  int64_t time_steps = 0;  // MAP-GA outer steps; 0: 8 with --quick, 20 otherwise
+  int64_t iterations = 0;  // MAP-GA inner iterations; 0: 4 with --quick, 10 otherwise
+  int64_t pgdm_steps = 0;  // PGDM reverse steps; 0: 40 with --quick, 100 otherwise
+  int64_t batch = 50;      // images solved together
   std::vector<int> tables{1, 2, 3};
   std::vector<double> sigmas{0.05, 0.1, 0.2};
-  std::vector<std::string> masks{"box50", "half", "expand", "box25", "sr2x", "alllines"};
+  std::vector<std::string> masks = paper_mask_names();
   uint64_t seed = 0;
   std::string out = "out/bench";
   std::string data = "/usr/share/datasets/fashion-mnist";
-  std::string classifier;      // empty: the shipped one
+  std::string classifier;  // empty: the shipped one
   bool quiet = false;
   PriorArguments prior;
 

@@ -7,8 +7,8 @@
 
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include "bench.hpp"
 #include "mapinverse/core/threads.hpp"
@@ -17,8 +17,9 @@
 #include "sample.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"MapInverse: inverse problems solved with diffusion-model priors (MAP-GA, "
-               "MAP-GA-PGDM, PGDM, DPS)"};
+  CLI::App app{
+      "MapInverse: inverse problems solved with diffusion-model priors (MAP-GA, "
+      "MAP-GA-PGDM, PGDM, DPS)"};
   app.set_version_flag("--version", std::string("mapinverse ") + mapinverse::kVersionString);
   app.require_subcommand(1);
   int threads = 0;
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
 
   mapinverse::cli::RestoreArguments restore;
-  restore.add_to(*app.add_subcommand("restore", "degrade an image with an operator and restore it"));
+  restore.add_to(
+      *app.add_subcommand("restore", "degrade an image with an operator and restore it"));
   mapinverse::cli::BenchArguments bench;
   bench.add_to(*app.add_subcommand("bench", "the seed paper's Tables 1-3 on Fashion-MNIST"));
   mapinverse::cli::SampleArguments sample;

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -33,8 +33,9 @@ void RestoreArguments::add_to(CLI::App& app) {
   auto* input_dir_option =
       app.add_option("--input-dir", input_dir, "batch form: restore every PNG of this folder")
           ->check(CLI::ExistingDirectory);
-  auto* range_option = app.add_option(
-      "--fmnist-range", test_range, "batch form: test images FIRST:END (END excluded), e.g. 0:1000");
+  auto* range_option =
+      app.add_option("--fmnist-range", test_range,
+                     "batch form: test images FIRST:END (END excluded), e.g. 0:1000");
   for (auto* option : {input_option, test_option}) {
     option->excludes(input_dir_option);
     option->excludes(range_option);
@@ -85,8 +86,7 @@ torch::Tensor as_picture(const torch::Tensor& images) {
 
 /// What a viewer should see of y: the measurement, with unobserved pixels in mid grey
 /// for inpainting and A^T y otherwise.
-torch::Tensor measurement_picture(const ForwardOperator& forward_operator,
-                                  const torch::Tensor& y) {
+torch::Tensor measurement_picture(const ForwardOperator& forward_operator, const torch::Tensor& y) {
   const auto mask = operator_mask(forward_operator);
   if (mask.defined()) return y + (1 - mask.to(y.options())) * -0.4;
   const auto* linear = dynamic_cast<const LinearOperator*>(&forward_operator);
@@ -95,18 +95,17 @@ torch::Tensor measurement_picture(const ForwardOperator& forward_operator,
 
 nlohmann::json make_report(const RestoreArguments& arguments, const Summary& summary,
                            const torch::Tensor& originals, const std::string& prior) {
-  nlohmann::json report{
-      {"solver", summary.solver_name},
-      {"operator", arguments.forward.kind},
-      {"sigma_y", arguments.sigma_y},
-      {"seed", arguments.seed},
-      {"prior", prior},
-      {"images", summary.estimate.size(0)},
-      {"network_forwards", summary.network_forwards},
-      {"network_vjps", summary.network_vjps},
-      {"seconds", summary.total_time_in_seconds},
-      {"termination", to_string(summary.termination)},
-      {"output", arguments.output}};
+  nlohmann::json report{{"solver", summary.solver_name},
+                        {"operator", arguments.forward.kind},
+                        {"sigma_y", arguments.sigma_y},
+                        {"seed", arguments.seed},
+                        {"prior", prior},
+                        {"images", summary.estimate.size(0)},
+                        {"network_forwards", summary.network_forwards},
+                        {"network_vjps", summary.network_vjps},
+                        {"seconds", summary.total_time_in_seconds},
+                        {"termination", to_string(summary.termination)},
+                        {"output", arguments.output}};
   if (arguments.forward.kind == "inpaint") report["mask"] = arguments.forward.mask;
   if (!arguments.test_indices.empty()) report["fmnist_test_indices"] = arguments.test_indices;
   if (!arguments.input.empty()) report["input"] = arguments.input;
@@ -116,15 +115,13 @@ nlohmann::json make_report(const RestoreArguments& arguments, const Summary& sum
     const auto ssim_values = ssim(estimate, originals.cpu());
     report["psnr_db"] = psnr_values.mean().item<double>();
     report["ssim"] = ssim_values.mean().item<double>();
-    report["psnr_db_per_image"] =
-        std::vector<double>(psnr_values.data_ptr<double>(),
-                            psnr_values.data_ptr<double>() + psnr_values.numel());
+    report["psnr_db_per_image"] = std::vector<double>(
+        psnr_values.data_ptr<double>(), psnr_values.data_ptr<double>() + psnr_values.numel());
     report["ssim_per_image"] = std::vector<double>(
         ssim_values.data_ptr<double>(), ssim_values.data_ptr<double>() + ssim_values.numel());
   }
   return report;
 }
-
 
 // --- The batch form: many images in, one PNG per image and one report out. ---
 
@@ -139,16 +136,16 @@ BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
   if (!arguments.input_dir.empty()) {
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(arguments.input_dir)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".png") files.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().extension() == ".png")
+        files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
     require(!files.empty(), "--input-dir {}: no .png files in it", arguments.input_dir);
     for (const auto& file : files) {
       images.push_back(read_png(file.string()) * 2.0 - 1.0);
       require(images.back().sizes() == images.front().sizes(),
-                      "--input-dir: {} is {}, but {} is {}: all images must have one size",
-                      file.string(), shape_string(images.back()), files.front().string(),
-                      shape_string(images.front()));
+              "--input-dir: {} is {}, but {} is {}: all images must have one size", file.string(),
+              shape_string(images.back()), files.front().string(), shape_string(images.front()));
       inputs.names.push_back(file.stem().string());
     }
     inputs.images = torch::stack(images);
@@ -158,15 +155,14 @@ BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
   if (!arguments.test_range.empty()) {
     long long first = -1, end = -1;
     char colon = 0, rest = 0;
-    const int fields = std::sscanf(arguments.test_range.c_str(), "%lld %c %lld %c", &first, &colon,
-                                   &end, &rest);
+    const int fields =
+        std::sscanf(arguments.test_range.c_str(), "%lld %c %lld %c", &first, &colon, &end, &rest);
     require(fields == 3 && colon == ':' && first >= 0 && end > first,
-                    "--fmnist-range {}: expected FIRST:END with 0 <= FIRST < END",
-                    arguments.test_range);
+            "--fmnist-range {}: expected FIRST:END with 0 <= FIRST < END", arguments.test_range);
     for (long long i = first; i < end; ++i) indices.push_back(i);
   }
   require(!indices.empty(),
-                  "restore --output-dir: give --input-dir, --fmnist-range or --fmnist-test");
+          "restore --output-dir: give --input-dir, --fmnist-range or --fmnist-test");
   inputs.images = fashion_mnist_test_images(indices, arguments.data);
   for (const auto index : indices) inputs.names.push_back(fmt::format("fmnist_test_{:05d}", index));
   return inputs;
@@ -176,16 +172,16 @@ BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
 void check_output_folder(const std::string& folder) {
   namespace fs = std::filesystem;
   require(!fs::exists(folder) || (fs::is_directory(folder) && fs::is_empty(folder)),
-                  "--output-dir {}: exists and is not an empty folder; refusing to overwrite it "
-                  "(remove it or name a new folder)",
-                  folder);
+          "--output-dir {}: exists and is not an empty folder; refusing to overwrite it "
+          "(remove it or name a new folder)",
+          folder);
   // The folder itself appears only at the end, renamed from its staging folder.
   auto parent = fs::path(folder).lexically_normal().parent_path();
   if (parent.empty()) parent = ".";
   std::error_code error;
   fs::create_directories(parent, error);
   require(fs::is_directory(parent) && ::access(parent.c_str(), W_OK) == 0,
-                  "--output-dir {}: cannot write into the folder {}", folder, parent.string());
+          "--output-dir {}: cannot write into the folder {}", folder, parent.string());
 }
 
 int run_restore_batch(const RestoreArguments& arguments) {
@@ -193,7 +189,7 @@ int run_restore_batch(const RestoreArguments& arguments) {
   const auto group = distributed::ProcessGroup::from_environment();
   if (group.is_root()) check_output_folder(arguments.output_dir);
   require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
-                  "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
+          "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
   require(arguments.input.empty(), "--input is one image: use --input-dir for the batch form");
 
   const auto prior = load_prior(arguments.prior);
@@ -204,8 +200,9 @@ int run_restore_batch(const RestoreArguments& arguments) {
       arguments.measured && arguments.forward.kind == "downsample" ? arguments.forward.factor : 1;
   const std::vector<int64_t> shape{images.size(1), images.size(2) * scale, images.size(3) * scale};
   prior.check_images(torch::empty({1, shape[0], shape[1], shape[2]}), "the batch's images");
-  const auto forward_operator = make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
-  const auto solver = make_solver(arguments.solver, prior.models);
+  const auto forward_operator =
+      make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
+  const auto solver = make_solver(arguments.solver.name, prior.models, arguments.solver.settings());
   group.barrier();  // every rank has checked its inputs: fail early, not after solving
   const auto shard = group.shard(count);
   if (group.size() > 1) {
@@ -238,23 +235,26 @@ int run_restore_batch(const RestoreArguments& arguments) {
     }
     std::vector<IterationCallback> callbacks;
     if (!arguments.quiet && group.is_root()) {
-      callbacks.push_back(progress_bar(fmt::format("{} [{}-{}]", solver->name(), first, first + size - 1)));
+      callbacks.push_back(
+          progress_bar(fmt::format("{} [{}-{}]", solver->name(), first, first + size - 1)));
     }
     const auto summary = solver->solve(problem, callbacks);
     const auto estimate = summary.estimate.detach().clamp(-1.0, 1.0).to(torch::kFloat64).cpu();
     const auto unknown = torch::full({size, 1}, std::nan(""), torch::kFloat64);
     const auto reference = batch.cpu().to(torch::kFloat64);
-    rows.push_back(torch::cat(
-        {arguments.measured ? unknown : psnr(estimate, reference).unsqueeze(1),
-         arguments.measured ? unknown : ssim(estimate, reference).unsqueeze(1),
-         torch::full({size, 1}, static_cast<double>(summary.network_evaluations()), torch::kFloat64),
-         estimate.flatten(1)},
-        1));
+    rows.push_back(
+        torch::cat({arguments.measured ? unknown : psnr(estimate, reference).unsqueeze(1),
+                    arguments.measured ? unknown : ssim(estimate, reference).unsqueeze(1),
+                    torch::full({size, 1}, static_cast<double>(summary.network_evaluations()),
+                                torch::kFloat64),
+                    estimate.flatten(1)},
+                   1));
   }
-  const double seconds = group.max(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const double seconds =
+      group.max(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   const int64_t pixels = shape[0] * shape[1] * shape[2];
-  const auto local = rows.empty() ? torch::empty({0, 3 + pixels}, torch::kFloat64) : torch::cat(rows);
+  const auto local =
+      rows.empty() ? torch::empty({0, 3 + pixels}, torch::kFloat64) : torch::cat(rows);
   const auto all = group.gather_shards(local, count);
   if (!group.is_root()) {
     group.barrier();  // returns once rank 0 has written the outputs (or fails with it)
@@ -264,16 +264,10 @@ int run_restore_batch(const RestoreArguments& arguments) {
   // Rank 0 writes everything into a staging folder, then renames it into place: a run
   // that fails leaves no half-written output folder.
   const auto folder = fs::path(arguments.output_dir).lexically_normal();
-  const auto staging = fs::path(folder.string() + ".partial");
-  fs::remove_all(staging);
-  fs::create_directories(staging);
   nlohmann::json per_image = nlohmann::json::array();
   for (int64_t i = 0; i < count; ++i) {
-    const auto file = inputs.names[i] + ".png";
-    const auto estimate = all[i].slice(0, 3).view({shape[0], shape[1], shape[2]});
-    write_png((staging / file).string(), to_unit_range(estimate.to(torch::kFloat32)));
     nlohmann::json entry{{"name", inputs.names[i]},
-                         {"file", file},
+                         {"file", inputs.names[i] + ".png"},
                          {"network_evaluations", all[i][2].item<double>()}};
     if (!arguments.measured) {
       entry["psnr_db"] = all[i][0].item<double>();
@@ -281,6 +275,7 @@ int run_restore_batch(const RestoreArguments& arguments) {
     }
     per_image.push_back(entry);
   }
+  // clang-format off
   nlohmann::json report{{"solver", solver->name()},
                         {"operator", arguments.forward.kind},
                         {"sigma_y", arguments.sigma_y},
@@ -292,14 +287,22 @@ int run_restore_batch(const RestoreArguments& arguments) {
                         {"seconds", seconds},
                         {"images_per_second", static_cast<double>(count) / seconds},
                         {"per_image", per_image}};
+  // clang-format on
   if (arguments.forward.kind == "inpaint") report["mask"] = arguments.forward.mask;
   if (!arguments.measured) {
     report["psnr_db"] = all.select(1, 0).mean().item<double>();
     report["ssim"] = all.select(1, 1).mean().item<double>();
   }
-  write_text_atomically((staging / "report.json").string(), report.dump(2) + "\n");
-  if (fs::exists(folder)) fs::remove(folder);  // checked above: an empty folder
-  fs::rename(staging, folder);
+  // The folder was checked above: it does not exist or is empty, and the rename replaces it.
+  write_atomically(folder.string(), [&](const std::string& staging) {
+    fs::create_directories(staging);
+    for (int64_t i = 0; i < count; ++i) {
+      const auto estimate = all[i].slice(0, 3).view({shape[0], shape[1], shape[2]});
+      write_png((fs::path(staging) / per_image[i]["file"].get<std::string>()).string(),
+                to_unit_range(estimate.to(torch::kFloat32)));
+    }
+    write_file_atomically((fs::path(staging) / "report.json").string(), report.dump(2) + "\n");
+  });
   group.barrier();
 
   fmt::print("{}: {} image(s) on {} rank(s), {:.1f} s, {:.2f} images/s", solver->name(), count,
@@ -316,31 +319,32 @@ int run_restore_batch(const RestoreArguments& arguments) {
 
 int run_restore(const RestoreArguments& arguments) {
   if (!arguments.output_dir.empty()) return run_restore_batch(arguments);
-  require(!arguments.output.empty(),
-                  "--output is required (or --output-dir for the batch form)");
+  require(!arguments.output.empty(), "--output is required (or --output-dir for the batch form)");
   require(arguments.input_dir.empty() && arguments.test_range.empty(),
-                  "--input-dir and --fmnist-range are the batch form: give --output-dir");
+          "--input-dir and --fmnist-range are the batch form: give --output-dir");
   const std::vector<std::string> inputs{arguments.input, arguments.prior.denoiser,
                                         arguments.prior.consistency, arguments.prior.mixture,
                                         arguments.forward.mask};
   check_output_path(arguments.output, inputs);
   if (!arguments.report.empty()) check_output_path(arguments.report, inputs);
-  if (!arguments.measurement_output.empty()) check_output_path(arguments.measurement_output, inputs);
+  if (!arguments.measurement_output.empty())
+    check_output_path(arguments.measurement_output, inputs);
   require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
-                  "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
+          "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
   require(!arguments.measured || !arguments.input.empty(),
-                  "--measured: needs --input (the measurement image)");
+          "--measured: needs --input (the measurement image)");
 
   const auto prior = load_prior(arguments.prior);
   const auto images = load_images(arguments).to(prior.device);
   // A measured down-sampled image is smaller than the image it stands for.
   const int64_t scale =
       arguments.measured && arguments.forward.kind == "downsample" ? arguments.forward.factor : 1;
-  const auto shape = std::vector<int64_t>{images.size(1), images.size(2) * scale,
-                                          images.size(3) * scale};
+  const auto shape =
+      std::vector<int64_t>{images.size(1), images.size(2) * scale, images.size(3) * scale};
   prior.check_images(torch::empty({1, shape[0], shape[1], shape[2]}),
                      arguments.input.empty() ? "--fmnist-test" : arguments.input);
-  const auto forward_operator = make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
+  const auto forward_operator =
+      make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
 
   Problem problem;
   problem.forward_operator = forward_operator;
@@ -350,16 +354,17 @@ int run_restore(const RestoreArguments& arguments) {
   torch::Tensor originals;
   if (arguments.measured) {
     // Inpainting measurements are zero at missing pixels, whatever the file shows there.
-    problem.measurement = arguments.forward.kind == "inpaint" ? forward_operator->apply(images)
-                                                               : images;
+    problem.measurement =
+        arguments.forward.kind == "inpaint" ? forward_operator->apply(images) : images;
   } else {
     originals = images;
     auto generator = make_generator(arguments.seed);
-    problem.measurement = forward_operator->apply(images) +
-                          arguments.sigma_y * randn_like(forward_operator->apply(images), generator);
+    problem.measurement =
+        forward_operator->apply(images) +
+        arguments.sigma_y * randn_like(forward_operator->apply(images), generator);
   }
 
-  const auto solver = make_solver(arguments.solver, prior.models);
+  const auto solver = make_solver(arguments.solver.name, prior.models, arguments.solver.settings());
   std::vector<IterationCallback> callbacks;
   if (!arguments.quiet) callbacks.push_back(progress_bar(solver->name()));
   const auto summary = solver->solve(problem, callbacks);
@@ -371,7 +376,7 @@ int run_restore(const RestoreArguments& arguments) {
     write_png(arguments.measurement_output,
               as_picture(measurement_picture(*forward_operator, problem.measurement)));
   }
-  if (!arguments.report.empty()) write_text_atomically(arguments.report, report.dump(2) + "\n");
+  if (!arguments.report.empty()) write_file_atomically(arguments.report, report.dump(2) + "\n");
 
   fmt::print("{}: {} image(s), {} network forwards + {} VJPs, {:.1f} s", summary.solver_name,
              summary.estimate.size(0), summary.network_forwards, summary.network_vjps,

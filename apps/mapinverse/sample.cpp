@@ -34,8 +34,8 @@ int run_sample(const SampleArguments& arguments) {
                                        arguments.prior.mixture});
   const auto prior = load_prior(arguments.prior);
   require(!prior.image_shape.empty(),
-                  "sample: the image shape of a TorchScript prior is unknown; restore with it "
-                  "instead, or sample from --prior unet or mixture");
+          "sample: the image shape of a TorchScript prior is unknown; restore with it "
+          "instead, or sample from --prior unet or mixture");
   SampleRequest request;
   request.count = arguments.count;
   request.image_shape = prior.image_shape;
@@ -60,7 +60,8 @@ int run_sample(const SampleArguments& arguments) {
     images = sampler.sample(request);
     calls = sampler.network_calls();
   }
-  const auto columns = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(arguments.count))));
+  const auto columns =
+      static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(arguments.count))));
   write_png(arguments.output, make_grid(to_unit_range(images.cpu().to(torch::kFloat32)), columns));
   fmt::print("{} samples ({} network calls each) from {}\nwrote {}\n", arguments.count, calls,
              prior.description, arguments.output);

@@ -6,10 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
-#include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "mapinverse/mapinverse.hpp"
 
@@ -52,7 +51,7 @@ TorchScriptForm torchscript_form(const std::string& name) {
 
 Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Device& device) {
   require(!arguments.denoiser.empty() || !arguments.consistency.empty(),
-                  "--prior torchscript: give --denoiser FILE and/or --consistency FILE");
+          "--prior torchscript: give --denoiser FILE and/or --consistency FILE");
   TorchScriptOptions options;
   options.form = torchscript_form(arguments.torchscript_form);
   options.device = device;
@@ -69,10 +68,10 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
   if (!arguments.consistency.empty()) {
     prior.models.consistency = load_torchscript_consistency(arguments.consistency, options);
   }
-  prior.description = fmt::format("TorchScript ({}): denoiser {}, consistency {}",
-                                  arguments.torchscript_form,
-                                  arguments.denoiser.empty() ? "-" : arguments.denoiser,
-                                  arguments.consistency.empty() ? "-" : arguments.consistency);
+  prior.description =
+      fmt::format("TorchScript ({}): denoiser {}, consistency {}", arguments.torchscript_form,
+                  arguments.denoiser.empty() ? "-" : arguments.denoiser,
+                  arguments.consistency.empty() ? "-" : arguments.consistency);
   for (const auto& file : {arguments.denoiser, arguments.consistency}) {
     if (!file.empty()) prior.fingerprint += fingerprint(file);
   }
@@ -132,8 +131,8 @@ void Prior::check_images(const torch::Tensor& images, const std::string& source)
   if (image_shape.empty()) return;
   const auto shape = images.sizes().slice(1);
   require(shape.vec() == image_shape,
-                  "{}: the prior models images of shape {} (channels, height, width), got {}",
-                  source, shape_string(image_shape), shape_string(shape));
+          "{}: the prior models images of shape {} (channels, height, width), got {}", source,
+          shape_string(image_shape), shape_string(shape));
 }
 
 void OperatorArguments::add_to(CLI::App& app) {
@@ -141,8 +140,9 @@ void OperatorArguments::add_to(CLI::App& app) {
       ->check(CLI::IsMember({"inpaint", "downsample", "blur"}))
       ->capture_default_str();
   app.add_option("--mask", mask,
-                 "inpainting mask: box50, half, expand, box25, sr2x, alllines, random:P "
-                 "(each pixel observed with probability P) or a PNG file (white = observed)")
+                 fmt::format("inpainting mask: {}, random:P (each pixel observed with "
+                             "probability P) or a PNG file (white = observed)",
+                             fmt::join(paper_mask_names(), ", ")))
       ->capture_default_str();
   app.add_option("--factor", factor, "down-sampling factor")
       ->check(CLI::PositiveNumber)
@@ -150,6 +150,12 @@ void OperatorArguments::add_to(CLI::App& app) {
   app.add_option("--blur-sigma", blur_sigma, "blur standard deviation in pixels")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+}
+
+std::vector<std::string> paper_mask_names() {
+  std::vector<std::string> names;
+  for (const auto kind : all_paper_masks()) names.push_back(to_string(kind));
+  return names;
 }
 
 namespace {
@@ -165,20 +171,19 @@ torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width,
       end = 0;
     }
     require(end == value.size() && end > 0,
-                    "--mask {}: expected random:P with a number P in (0, 1]", text);
+            "--mask {}: expected random:P with a number P in (0, 1]", text);
     return random_mask(height, width, probability, seed);
   }
   for (const auto kind : all_paper_masks()) {
     if (to_string(kind) == text) return paper_mask(kind, height, width);
   }
   require(std::filesystem::is_regular_file(text),
-                  "--mask {}: not a paper mask (box50, half, expand, box25, sr2x, alllines), "
-                  "not random:P and no such file",
-                  text);
+          "--mask {}: not a paper mask ({}), not random:P and no such file", text,
+          fmt::join(paper_mask_names(), ", "));
   auto mask = read_mask_png(text);
   require(mask.size(2) == height && mask.size(3) == width,
-                  "--mask {}: the mask is {}x{}, the image {}x{}", text, mask.size(2),
-                  mask.size(3), height, width);
+          "--mask {}: the mask is {}x{}, the image {}x{}", text, mask.size(2), mask.size(3), height,
+          width);
   require(mask.sum().item<double>() > 0.0, "--mask {}: no pixel is observed", text);
   return mask;
 }
@@ -186,12 +191,10 @@ torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width,
 }  // namespace
 
 std::shared_ptr<const ForwardOperator> make_operator(const OperatorArguments& arguments,
-                                                     int64_t height, int64_t width,
-                                                     uint64_t seed) {
+                                                     int64_t height, int64_t width, uint64_t seed) {
   if (arguments.kind == "downsample") {
     require(height % arguments.factor == 0 && width % arguments.factor == 0,
-                    "--factor {}: does not divide the image size {}x{}", arguments.factor,
-                    height, width);
+            "--factor {}: does not divide the image size {}x{}", arguments.factor, height, width);
     AveragePool::Options options;
     options.factor = arguments.factor;
     return std::make_shared<AveragePool>(options);
@@ -210,82 +213,45 @@ torch::Tensor operator_mask(const ForwardOperator& forward_operator) {
 }
 
 void SolverArguments::add_to(CLI::App& app) {
-  app.add_option("--solver", name, "the solver")
+  std::string solvers = "the solver:";
+  for (const auto& solver : registered_solvers()) {
+    solvers += fmt::format("\n  {:<14} {}", solver.name, solver.description);
+  }
+  app.add_option("--solver", name, solvers)
       ->check(CLI::IsMember(solver_names()))
       ->capture_default_str();
-  app.add_option("--time-steps", time_steps, "MAP-GA outer time steps (paper: 20)")
+  app.add_option("--time-steps", budget.time_steps, "MAP-GA outer time steps (paper: 20)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--iterations", iterations,
+  app.add_option("--iterations", budget.iterations,
                  "MAP-GA gradient-ascent iterations per time step (paper: 50)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--steps", steps,
+  app.add_option("--steps", budget.steps,
                  "reverse steps of PGDM (default 100) and DPS (default 1000); PGDM steps of "
                  "MAP-GA-PGDM (default 20)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--learning-rate", learning_rate,
+  app.add_option("--learning-rate", budget.learning_rate,
                  "MAP-GA step size (default: sigma_y^2 + sigma_eps^2, the paper's)")
       ->check(CLI::PositiveNumber);
   app.add_option("--optimizer", optimizer, "MAP-GA optimizer: gd, momentum or adam")
       ->check(CLI::IsMember({"gd", "momentum", "adam"}))
       ->capture_default_str();
-  app.add_option("--zeta", zeta, "DPS step scale")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--zeta", budget.zeta, "DPS step scale")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
-std::vector<std::string> solver_names() {
-  return {"map-ga", "map-ga-np", "map-ga-d", "map-ga-d-np", "map-ga-pgdm", "map-ga-pgdm-d",
-          "pgdm", "dps"};
-}
-
-namespace {
-
-std::shared_ptr<const Optimizer> make_optimizer(const std::string& name) {
-  if (name == "momentum") return std::make_shared<Momentum>(Momentum::Options{});
-  if (name == "adam") return std::make_shared<Adam>(Adam::Options{});
-  return std::make_shared<GradientAscent>();
-}
-
-}  // namespace
-
-std::shared_ptr<const Solver> make_solver(const SolverArguments& arguments,
-                                          const PriorModels& models) {
-  const auto& name = arguments.name;
-  const bool denoiser_variant = name == "map-ga-d" || name == "map-ga-d-np" ||
-                                name == "map-ga-pgdm-d";
-  const auto source =
-      denoiser_variant ? ConsistencySource::kDenoiser : ConsistencySource::kConsistencyModel;
-  if (name.rfind("map-ga-pgdm", 0) == 0) {
-    MapGaPgdm::Options options;
-    options.num_time_steps = arguments.time_steps;
-    options.num_iter = arguments.iterations;
-    options.consistency_source = source;
-    options.learning_rate = arguments.learning_rate;
-    options.optimizer = make_optimizer(arguments.optimizer);
-    options.pgdm_steps = arguments.steps.value_or(20);
-    return std::make_shared<MapGaPgdm>(models, options);
+SolverSettings SolverArguments::settings() const {
+  auto settings = budget;
+  if (optimizer == "momentum") {
+    settings.optimizer = std::make_shared<Momentum>(Momentum::Options{});
+  } else if (optimizer == "adam") {
+    settings.optimizer = std::make_shared<Adam>(Adam::Options{});
+  } else {
+    settings.optimizer = std::make_shared<GradientAscent>();
   }
-  if (name.rfind("map-ga", 0) == 0) {
-    MapGa::Options options;
-    options.num_time_steps = arguments.time_steps;
-    options.num_iter = arguments.iterations;
-    options.use_prior = name == "map-ga" || name == "map-ga-d";
-    options.consistency_source = source;
-    options.learning_rate = arguments.learning_rate;
-    options.optimizer = make_optimizer(arguments.optimizer);
-    return std::make_shared<MapGa>(models, options);
-  }
-  if (name == "pgdm") {
-    Pgdm::Options options;
-    options.schedule.num_steps = arguments.steps.value_or(100);
-    return std::make_shared<Pgdm>(models, options);
-  }
-  require(name == "dps", "--solver {}: expected one of {}", name,
-                  fmt::join(solver_names(), ", "));
-  Dps::Options options;
-  options.schedule.num_steps = arguments.steps.value_or(1000);
-  options.zeta = arguments.zeta;
-  return std::make_shared<Dps>(models, options);
+  return settings;
 }
 
 IterationCallback progress_bar(const std::string& label) {
@@ -312,8 +278,7 @@ torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
   const auto test = read_fashion_mnist(data_directory, FashionMnistSplit::kTest);
   for (const auto index : indices) {
     require(index >= 0 && index < test.images.size(0),
-                    "--fmnist-test {}: expected an index in [0, {})", index,
-                    test.images.size(0));
+            "--fmnist-test {}: expected an index in [0, {})", index, test.images.size(0));
   }
   return test.images.index_select(0, torch::tensor(indices, torch::kLong));
 }
@@ -324,32 +289,17 @@ void check_output_path(const std::string& output, const std::vector<std::string>
   for (const auto& input : inputs) {
     if (input.empty() || !fs::exists(input) || !fs::exists(output)) continue;
     require(!fs::equivalent(input, output),
-                    "output {} is the input file {}: refusing to overwrite it", output, input);
+            "output {} is the input file {}: refusing to overwrite it", output, input);
   }
-  require(!fs::is_directory(output), "output {} is a directory, expected a file path",
-                  output);
+  require(!fs::is_directory(output), "output {} is a directory, expected a file path", output);
   auto folder = fs::path(output).parent_path();
   if (folder.empty()) folder = ".";
   std::error_code error;
   fs::create_directories(folder, error);
   require(fs::is_directory(folder), "output {}: cannot create the folder {}", output,
-                  folder.string());
-  require(::access(folder.c_str(), W_OK) == 0, "output {}: the folder {} is not writable",
-                  output, folder.string());
-}
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const auto temporary = path + ".partial";
-  {
-    std::ofstream out(temporary);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      throw std::runtime_error(fmt::format("cannot write {}", path));
-    }
-  }
-  std::filesystem::rename(temporary, path);
+          folder.string());
+  require(::access(folder.c_str(), W_OK) == 0, "output {}: the folder {} is not writable", output,
+          folder.string());
 }
 
 }  // namespace mapinverse::cli

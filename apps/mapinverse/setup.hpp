@@ -6,17 +6,17 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
 #include "mapinverse/operators/forward_operator.hpp"
 #include "mapinverse/solvers/iteration.hpp"
+#include "mapinverse/solvers/registry.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
 namespace mapinverse::cli {
@@ -66,35 +66,29 @@ struct OperatorArguments {
   void add_to(CLI::App& app);
 };
 
+/// The paper's inpainting masks by name (box50, half, ...), in the paper's order.
+std::vector<std::string> paper_mask_names();
+
 /// The operator for images of height x width. `seed` fixes random:P masks.
 std::shared_ptr<const ForwardOperator> make_operator(const OperatorArguments& arguments,
-                                                     int64_t height, int64_t width,
-                                                     uint64_t seed);
+                                                     int64_t height, int64_t width, uint64_t seed);
 
 /// For inpainting, the [1,1,H,W] mask (to draw missing pixels); undefined otherwise.
 torch::Tensor operator_mask(const ForwardOperator& forward_operator);
 
-/// --solver and its budget.
+/// --solver and its budget: a registered solver name and the settings it is built with.
 struct SolverArguments {
-  /// map-ga, map-ga-np, map-ga-d, map-ga-d-np, map-ga-pgdm, map-ga-pgdm-d, pgdm or dps.
+  /// One of mapinverse::solver_names().
   std::string name = "map-ga";
-  /// MAP-GA: outer time steps x gradient-ascent iterations (paper: 20 x 50).
-  int64_t time_steps = 20;
-  int64_t iterations = 50;
-  /// PGDM/DPS reverse steps; MAP-GA-PGDM's PGDM stage (paper: 20).
-  std::optional<int64_t> steps;
-  std::optional<double> learning_rate;
+  /// Budgets and step sizes; the optimizer is set from `optimizer` by settings().
+  SolverSettings budget;
   /// gd, momentum or adam.
   std::string optimizer = "gd";
-  double zeta = 1.0;
 
   void add_to(CLI::App& app);
+  /// `budget` with the optimizer named by `optimizer`.
+  SolverSettings settings() const;
 };
-
-std::vector<std::string> solver_names();
-
-std::shared_ptr<const Solver> make_solver(const SolverArguments& arguments,
-                                          const PriorModels& models);
 
 /// A one-line progress bar on stderr, redrawn in place when stderr is a terminal and
 /// printed every 10 % otherwise.
@@ -107,9 +101,6 @@ torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
 /// Checks a path the program is about to write: its folder exists or can be made, and it
 /// is none of `inputs`. Throws std::invalid_argument naming the path otherwise.
 void check_output_path(const std::string& output, const std::vector<std::string>& inputs);
-
-/// Writes `text` to `path` through a temporary file and a rename.
-void write_text_atomically(const std::string& path, const std::string& text);
 
 /// A seed derived from `seed` and the parts that identify one use of it (what it is for,
 /// which image, which setting): mix_seed chained over the parts. Per-image seeds made

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -161,45 +162,41 @@ void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& r
     samplers.push_back(make_solver("map-ga-pgdm", models, map_ga));
     samplers.push_back(make_solver("map-ga-pgdm-d", models, map_ga));
   }
+  // One row per solver: `batch` solves of the problem, then `score` adds what is
+  // particular to samplers or to MAP estimators.
+  const auto add_row = [&](const Solver& solver, int64_t batch,
+                           const std::function<void(const Summary&, Row&)>& score) {
+    Row row;
+    row.problem = label;
+    row.solver = solver.name();
+    row.floor = floor;
+    row.prior_distance = prior_distance;
+    const auto start = std::chrono::steady_clock::now();
+    const auto summary = solve_or_record(solver, make_problem(batch), row);
+    row.seconds = seconds_since(start);
+    if (summary) {
+      score(*summary, row);
+      row.residual = residual_of(summary->estimate);
+      row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
+    }
+    rows.push_back(row);
+  };
   for (const auto& solver : samplers) {
-    const auto start = std::chrono::steady_clock::now();
-    Row row{label, solver->name()};
-    row.floor = floor;
-    row.prior_distance = prior_distance;
-    const auto summary = solve_or_record(*solver, make_problem(settings.samples), row);
-    row.seconds = seconds_since(start);
-    if (!summary) {
-      rows.push_back(row);
-      continue;
-    }
-    const auto samples = flat(summary->estimate);
-    row.sliced_wasserstein = sliced_wasserstein(samples, reference);
-    row.mean_error =
-        ((samples.mean(0) - exact_mean).norm() / std::sqrt(static_cast<double>(suite.dimension)))
-            .item<double>();
-    row.residual = residual_of(summary->estimate);
-    row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
-    rows.push_back(row);
+    add_row(*solver, settings.samples, [&](const Summary& summary, Row& row) {
+      const auto samples = flat(summary.estimate);
+      row.sliced_wasserstein = sliced_wasserstein(samples, reference);
+      row.mean_error =
+          ((samples.mean(0) - exact_mean).norm() / std::sqrt(static_cast<double>(suite.dimension)))
+              .item<double>();
+    });
   }
-
   for (const auto* name : {"map-ga", "map-ga-np", "map-ga-d", "map-ga-d-np"}) {
-    const auto solver = make_solver(name, models, map_ga);
-    const auto start = std::chrono::steady_clock::now();
-    Row row{label, solver->name()};
-    row.floor = floor;
-    row.prior_distance = prior_distance;
-    const auto summary = solve_or_record(*solver, make_problem(settings.map_batch), row);
-    row.seconds = seconds_since(start);
-    if (!summary) {
-      rows.push_back(row);
-      continue;
-    }
-    const auto gap = best.log_density - exact.log_density(summary->estimate);
-    row.map_gap_median = gap.median().item<double>();
-    row.map_gap_best = gap.min().item<double>();
-    row.residual = residual_of(summary->estimate);
-    row.nfe_per_sample = static_cast<double>(summary->network_evaluations());
-    rows.push_back(row);
+    add_row(*make_solver(name, models, map_ga), settings.map_batch,
+            [&](const Summary& summary, Row& row) {
+              const auto gap = best.log_density - exact.log_density(summary.estimate);
+              row.map_gap_median = gap.median().item<double>();
+              row.map_gap_best = gap.min().item<double>();
+            });
   }
 }
 

@@ -12,18 +12,17 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "mapinverse/core/threads.hpp"
 #include "mapinverse/mapinverse.hpp"
@@ -70,12 +69,17 @@ Point measure(const std::string& mask, const std::string& family, const std::str
               const Solver& solver, const Problem& problem, const torch::Tensor& originals) {
   const auto start = std::chrono::steady_clock::now();
   const auto summary = solver.solve(problem);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto estimate = summary.estimate.clamp(-1.0, 1.0);
-  Point point{family, setting, static_cast<double>(summary.network_evaluations()),
+  Point point{family,
+              setting,
+              static_cast<double>(summary.network_evaluations()),
               psnr(estimate, originals).mean().item<double>(),
-              ssim(estimate, originals).mean().item<double>(), seconds};
-  fmt::print("| {} | {} | {} | {:.0f} | {:.2f} | {:.3f} | {:.1f} |\n", mask, family, setting, point.nfe_per_image, point.psnr, point.ssim, seconds);
+              ssim(estimate, originals).mean().item<double>(),
+              seconds};
+  fmt::print("| {} | {} | {} | {:.0f} | {:.2f} | {:.3f} | {:.1f} |\n", mask, family, setting,
+             point.nfe_per_image, point.psnr, point.ssim, seconds);
   std::fflush(stdout);
   return point;
 }
@@ -90,24 +94,25 @@ std::vector<Point> run_mask(const Settings& settings, const PriorModels& models,
   for (int64_t i = 0; i < originals.size(0); ++i) problem.sample_seeds.push_back(1000 + i);
 
   std::vector<Point> points;
+  const auto add = [&](const char* family, const char* name, const std::string& setting,
+                       const SolverSettings& settings) {
+    points.push_back(
+        measure(mask, family, setting, *make_solver(name, models, settings), problem, originals));
+  };
   for (const auto& [steps, iterations] : map_ga_budgets(settings.quick)) {
-    MapGa::Options options;
-    options.num_time_steps = steps;
-    options.num_iter = iterations;
-    points.push_back(measure(mask, "MAP-GA", fmt::format("({}, {})", steps, iterations),
-                             MapGa(models, options), problem, originals));
+    SolverSettings budget;
+    budget.time_steps = steps;
+    budget.iterations = iterations;
+    add("MAP-GA", "map-ga", fmt::format("({}, {})", steps, iterations), budget);
   }
-  for (const auto steps : pgdm_steps(settings.quick)) {
-    Pgdm::Options options;
-    options.schedule.num_steps = steps;
-    points.push_back(measure(mask, "PGDM", fmt::format("{} steps", steps), Pgdm(models, options),
-                             problem, originals));
-  }
-  for (const auto steps : dps_steps(settings.quick)) {
-    Dps::Options options;
-    options.schedule.num_steps = steps;
-    points.push_back(measure(mask, "DPS", fmt::format("{} steps", steps), Dps(models, options),
-                             problem, originals));
+  for (const auto& [family, name, step_counts] :
+       {std::tuple{"PGDM", "pgdm", pgdm_steps(settings.quick)},
+        std::tuple{"DPS", "dps", dps_steps(settings.quick)}}) {
+    for (const auto steps : step_counts) {
+      SolverSettings budget;
+      budget.steps = steps;
+      add(family, name, fmt::format("{} steps", steps), budget);
+    }
   }
   return points;
 }
@@ -178,7 +183,8 @@ struct Canvas {
       if (glyph != glyphs().end()) {
         for (int64_t row = 0; row < 7; ++row) {
           for (int64_t column = 0; column < 5; ++column) {
-            if (glyph->second[static_cast<size_t>(row)][column] == '#') dot(x + column, y + row, colour);
+            if (glyph->second[static_cast<size_t>(row)][column] == '#')
+              dot(x + column, y + row, colour);
           }
         }
       }
@@ -186,7 +192,9 @@ struct Canvas {
     }
   }
 
-  static int64_t text_width(const std::string& text) { return 6 * static_cast<int64_t>(text.size()); }
+  static int64_t text_width(const std::string& text) {
+    return 6 * static_cast<int64_t>(text.size());
+  }
 
   void line(double x0, double y0, double x1, double y1, const std::array<float, 3>& colour,
             int64_t radius = 0) {
@@ -220,8 +228,9 @@ void write_plot(const std::string& path, const std::map<std::string, std::vector
   const double x_high = std::ceil(std::log10(nfe_high));
   Canvas canvas(static_cast<int64_t>(panels.size()) * (kPanel + kLeftMargin) + kMargin,
                 kPanel + kMargin + kBottomMargin + 14);
-  const std::map<std::string, std::array<float, 3>> colours{
-      {"MAP-GA", {0.12F, 0.35F, 0.75F}}, {"PGDM", {0.90F, 0.45F, 0.05F}}, {"DPS", {0.15F, 0.6F, 0.2F}}};
+  const std::map<std::string, std::array<float, 3>> colours{{"MAP-GA", {0.12F, 0.35F, 0.75F}},
+                                                            {"PGDM", {0.90F, 0.45F, 0.05F}},
+                                                            {"DPS", {0.15F, 0.6F, 0.2F}}};
   const std::array<float, 3> grid{0.85F, 0.85F, 0.85F};
   const std::array<float, 3> axis{0.2F, 0.2F, 0.2F};
   int64_t panel = 0;
@@ -236,7 +245,8 @@ void write_plot(const std::string& path, const std::map<std::string, std::vector
       const double x = x_of(std::pow(10.0, decade));
       canvas.line(x, top, x, top + kPanel, grid);
       const auto label = fmt::format("{:.0f}", std::pow(10.0, decade));
-      canvas.text(std::lround(x) - Canvas::text_width(label) / 2, std::lround(top) + kPanel + 5, label, axis);
+      canvas.text(std::lround(x) - Canvas::text_width(label) / 2, std::lround(top) + kPanel + 5,
+                  label, axis);
     }
     for (double value = low; value <= high; value += 2.0) {
       canvas.line(left, y_of(value), left + kPanel, y_of(value), grid);
@@ -247,10 +257,11 @@ void write_plot(const std::string& path, const std::map<std::string, std::vector
     auto title = mask;
     std::transform(title.begin(), title.end(), title.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    canvas.text(std::lround(left) + kPanel / 2 - Canvas::text_width(title) / 2, std::lround(top) - 12, title, axis);
+    canvas.text(std::lround(left) + kPanel / 2 - Canvas::text_width(title) / 2,
+                std::lround(top) - 12, title, axis);
     const std::string x_label = "NFE PER IMAGE";
-    canvas.text(std::lround(left) + kPanel / 2 - Canvas::text_width(x_label) / 2, std::lround(top) + kPanel + 17,
-                x_label, axis);
+    canvas.text(std::lround(left) + kPanel / 2 - Canvas::text_width(x_label) / 2,
+                std::lround(top) + kPanel + 17, x_label, axis);
     canvas.text(std::lround(left) - 44, std::lround(top) - 12, "PSNR DB", axis);
     canvas.line(left, top + kPanel, left + kPanel, top + kPanel, axis);
     canvas.line(left, top, left, top + kPanel, axis);
@@ -274,7 +285,8 @@ void write_plot(const std::string& path, const std::map<std::string, std::vector
   }
   int64_t x = kLeftMargin;  // the legend
   for (const auto& [family, colour] : colours) {
-    canvas.line(static_cast<double>(x), kMargin + kPanel + 36.0, x + 16.0, kMargin + kPanel + 36.0, colour, 1);
+    canvas.line(static_cast<double>(x), kMargin + kPanel + 36.0, x + 16.0, kMargin + kPanel + 36.0,
+                colour, 1);
     canvas.dot(x + 8, kMargin + kPanel + 36, colour, 3);
     canvas.text(x + 22, kMargin + kPanel + 33, family, axis);
     x += 40 + Canvas::text_width(family);
@@ -287,9 +299,13 @@ void write_plot(const std::string& path, const std::map<std::string, std::vector
 int main(int argc, char** argv) {
   Settings settings;
   CLI::App app{"PSNR against network calls per image for MAP-GA, PGDM and DPS"};
-  app.add_option("--images", settings.images, "Fashion-MNIST test images")->check(CLI::PositiveNumber);
-  app.add_option("--threads", settings.threads, "LibTorch intra-op threads")->check(CLI::PositiveNumber);
-  app.add_option("--masks", settings.masks, "masks")->check(CLI::IsMember({"box50", "half", "expand", "box25", "sr2x", "alllines"}));
+  app.add_option("--images", settings.images, "Fashion-MNIST test images")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--threads", settings.threads, "LibTorch intra-op threads")
+      ->check(CLI::PositiveNumber);
+  std::vector<std::string> mask_names;
+  for (const auto kind : all_paper_masks()) mask_names.push_back(to_string(kind));
+  app.add_option("--masks", settings.masks, "masks")->check(CLI::IsMember(mask_names));
   app.add_flag("--quick", settings.quick, "tiny budgets, to check the program");
   app.add_option("--json", settings.json_path, "write the points as JSON");
   app.add_option("--plot", settings.plot_path, "write the plot as PNG");
@@ -300,9 +316,11 @@ int main(int argc, char** argv) {
                              load_unet_consistency(shipped_model_path(kConsistencyModelFile))};
     const auto originals = read_fashion_mnist(kFashionMnistDirectory, FashionMnistSplit::kTest)
                                .images.slice(0, 0, settings.images);
-    fmt::print("{} test images, noiseless, {} LibTorch thread(s)\n\n", settings.images, settings.threads);
-    fmt::print("| operator | solver | setting | NFE per image | PSNR | SSIM | seconds |\n"
-               "|---|---|---|---:|---:|---:|---:|\n");
+    fmt::print("{} test images, noiseless, {} LibTorch thread(s)\n\n", settings.images,
+               settings.threads);
+    fmt::print(
+        "| operator | solver | setting | NFE per image | PSNR | SSIM | seconds |\n"
+        "|---|---|---|---:|---:|---:|---:|\n");
     std::map<std::string, std::vector<Point>> panels;
     for (const auto& mask : settings.masks) {
       panels[mask] = run_mask(settings, models, mask, originals);
@@ -312,13 +330,16 @@ int main(int argc, char** argv) {
       nlohmann::json document = nlohmann::json::array();
       for (const auto& [mask, points] : panels) {
         for (const auto& p : points) {
-          document.push_back({{"mask", mask}, {"solver", p.family}, {"setting", p.setting},
-                              {"nfe_per_image", p.nfe_per_image}, {"psnr_db", p.psnr},
-                              {"ssim", p.ssim}, {"seconds", p.seconds}});
+          document.push_back({{"mask", mask},
+                              {"solver", p.family},
+                              {"setting", p.setting},
+                              {"nfe_per_image", p.nfe_per_image},
+                              {"psnr_db", p.psnr},
+                              {"ssim", p.ssim},
+                              {"seconds", p.seconds}});
         }
       }
-      std::ofstream(settings.json_path + ".partial") << document.dump(2) << '\n';
-      std::filesystem::rename(settings.json_path + ".partial", settings.json_path);
+      write_file_atomically(settings.json_path, document.dump(2) + "\n");
     }
   } catch (const std::exception& error) {
     std::cerr << "benchmark_quality_per_nfe: " << error.what() << '\n';

@@ -10,23 +10,24 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
-#include "mapinverse/core/threads.hpp"
 #include "mapinverse/core/random.hpp"
+#include "mapinverse/core/threads.hpp"
+#include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/io/idx.hpp"
 #include "mapinverse/io/png.hpp"
 #include "mapinverse/metrics/distribution_distances.hpp"
+#include "mapinverse/models/classifier.hpp"
 #include "mapinverse/models/gaussian_mixture_prior.hpp"
 #include "mapinverse/models/pretrained.hpp"
 #include "mapinverse/solvers/unconditional_samplers.hpp"
@@ -77,9 +78,8 @@ double test_accuracy(FashionClassifier& classifier, const IdxDataset& test) {
   int64_t correct = 0;
   for (int64_t start = 0; start < test.images.size(0); start += 1000) {
     const auto logits = classifier->forward(test.images.slice(0, start, start + 1000));
-    correct += (logits.argmax(1) == test.labels.slice(0, start, start + 1000))
-                   .sum()
-                   .item<int64_t>();
+    correct +=
+        (logits.argmax(1) == test.labels.slice(0, start, start + 1000)).sum().item<int64_t>();
   }
   return static_cast<double>(correct) / static_cast<double>(test.images.size(0));
 }
@@ -140,9 +140,10 @@ class Benchmark {
 };
 
 void print_table(const std::vector<Row>& rows, const Settings& settings, double accuracy) {
-  fmt::print("\nFrechet distance on classifier features, {} samples vs the 10,000 test images "
-             "({} thread(s)); classifier test accuracy {:.2f} %\n\n",
-             settings.count, settings.threads, 100.0 * accuracy);
+  fmt::print(
+      "\nFrechet distance on classifier features, {} samples vs the 10,000 test images "
+      "({} thread(s)); classifier test accuracy {:.2f} %\n\n",
+      settings.count, settings.threads, 100.0 * accuracy);
   fmt::print("| samples | NFE per image | FD | seconds |\n|---|---:|---:|---:|\n");
   for (const auto& r : rows) {
     fmt::print("| {} | {} | {:.3f} | {:.1f} |\n", r.source, r.network_calls_per_sample, r.frechet,
@@ -163,13 +164,7 @@ void write_json(const std::vector<Row>& rows, const Settings& settings, double a
                                 {"frechet_distance", r.frechet},
                                 {"seconds", r.seconds}});
   }
-  const std::string temporary = settings.json_path + ".partial";
-  {
-    std::ofstream out(temporary);
-    out << document.dump(2) << '\n';
-    if (!out) throw std::runtime_error("cannot write " + settings.json_path);
-  }
-  std::filesystem::rename(temporary, settings.json_path);
+  write_file_atomically(settings.json_path, document.dump(2) + "\n");
 }
 
 void run(const Settings& settings) {
@@ -181,7 +176,8 @@ void run(const Settings& settings) {
     const auto train = read_fashion_mnist(settings.data, FashionMnistSplit::kTrain).images;
     benchmark.add("training images (floor)", "train", 0, [&] {
       auto generator = make_generator(settings.seed);
-      return train.index_select(0, torch::randperm(train.size(0), generator).slice(0, 0, settings.count));
+      return train.index_select(
+          0, torch::randperm(train.size(0), generator).slice(0, 0, settings.count));
     });
   }
   if (settings.wants("mixture")) {
@@ -209,11 +205,11 @@ void run(const Settings& settings) {
     options.times = times;
     const ConsistencySampler sampler(consistency, options);
     const auto steps = times.size();
-    benchmark.add(fmt::format("consistency model, {} step{} (t = {})", steps, steps > 1 ? "s" : "",
-                              fmt::join(times, ", ")),
-                  fmt::format("consistency_{}step", steps), sampler.network_calls(), [&] {
-                    return draw(settings, [&](const SampleRequest& r) { return sampler.sample(r); });
-                  });
+    benchmark.add(
+        fmt::format("consistency model, {} step{} (t = {})", steps, steps > 1 ? "s" : "",
+                    fmt::join(times, ", ")),
+        fmt::format("consistency_{}step", steps), sampler.network_calls(),
+        [&] { return draw(settings, [&](const SampleRequest& r) { return sampler.sample(r); }); });
   }
   print_table(benchmark.rows(), settings, accuracy);
   write_json(benchmark.rows(), settings, accuracy);
@@ -225,8 +221,10 @@ int main(int argc, char** argv) {
   Settings settings;
   CLI::App app{"Frechet distance of samples from the shipped Fashion-MNIST priors"};
   app.add_option("--count", settings.count, "samples per source")->check(CLI::PositiveNumber);
-  app.add_option("--batch", settings.batch, "samples per network batch")->check(CLI::PositiveNumber);
-  app.add_option("--threads", settings.threads, "LibTorch intra-op threads")->check(CLI::PositiveNumber);
+  app.add_option("--batch", settings.batch, "samples per network batch")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--threads", settings.threads, "LibTorch intra-op threads")
+      ->check(CLI::PositiveNumber);
   app.add_option("--seed", settings.seed, "seed of the draws");
   app.add_option("--data", settings.data, "Fashion-MNIST folder");
   app.add_option("--denoiser", settings.denoiser, "U-Net denoiser weights (default: shipped)");
