@@ -4,6 +4,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <torch/torch.h>
 
