@@ -22,6 +22,16 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 summaries=()
 status=0
 
+# The code follows .clang-format (clang-format from Debian's package).
+command -v clang-format >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-format >/dev/null
+if git ls-files 'include/*.hpp' 'src/*.[ch]pp' 'apps/*.[ch]pp' 'training/*.[ch]pp' \
+    'examples/*.cpp' 'tests/*.[ch]pp' 'benchmarks/*.cpp' | xargs clang-format --dry-run --Werror; then
+  echo "clang-format: the code follows .clang-format"
+else
+  echo "clang-format: files above differ from .clang-format (run clang-format -i on them)"
+  status=1
+fi
+
 # Builds and tests one toolchain: run_suite FOLDER [CMAKE-ARGUMENTS...]
 run_suite() {
   local folder=$1
