@@ -1,9 +1,11 @@
 # Installs the build tree into a staging prefix, then configures, builds and runs the
-# consumer project against it. Invoked by CTest with -DBUILD_DIR, -DSOURCE_DIR, -DWORK_DIR.
+# consumer project against it, with the LibTorch the build used (TORCH_DIR: its
+# TorchConfig.cmake folder). Invoked by CTest with -DBUILD_DIR, -DSOURCE_DIR, -DWORK_DIR,
+# -DTORCH_DIR.
 file(REMOVE_RECURSE "${WORK_DIR}")
 foreach(step
     "${CMAKE_COMMAND};--install;${BUILD_DIR};--prefix;${WORK_DIR}/prefix"
-    "${CMAKE_COMMAND};-S;${SOURCE_DIR};-B;${WORK_DIR}/build;-DCMAKE_BUILD_TYPE=Release;-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
+    "${CMAKE_COMMAND};-S;${SOURCE_DIR};-B;${WORK_DIR}/build;-DCMAKE_BUILD_TYPE=Release;-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix;-DTorch_DIR=${TORCH_DIR};-DTORCH_CUDA_ARCH_LIST=9.0"
     "${CMAKE_COMMAND};--build;${WORK_DIR}/build"
     "${WORK_DIR}/build/consumer")
   execute_process(COMMAND ${step} RESULT_VARIABLE result)
