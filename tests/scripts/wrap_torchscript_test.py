@@ -18,10 +18,10 @@ except ImportError:
     sys.exit(77)
 
 source_dir, models_tests, work_dir = sys.argv[1:4]
-tool = os.path.join(source_dir, "tools", "wrap_torchscript.py")
+tool = os.path.join(source_dir, "scripts", "wrap_torchscript.py")
 shutil.rmtree(work_dir, ignore_errors=True)
 os.makedirs(work_dir)
-environment = dict(os.environ, PYTHONPATH=os.path.join(source_dir, "tests", "tools"))
+environment = dict(os.environ, PYTHONPATH=os.path.join(source_dir, "tests", "scripts"))
 
 
 def wrap(*arguments):
