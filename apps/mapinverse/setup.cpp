@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include "mapinverse/mapinverse.hpp"
 
@@ -16,14 +18,25 @@ namespace mapinverse::cli {
 
 namespace {
 
+/// The GPU of this process: under torchrun (LOCAL_RANK set) each rank of a machine takes
+/// its own, so that NCCL can carry the group's CUDA tensors; it becomes the current
+/// device, which is where LibTorch's CUDA work and NCCL's communicator go.
+torch::Device cuda_device_of_this_rank() {
+  const auto count = static_cast<int64_t>(torch::cuda::device_count());
+  int64_t index = 0;
+  if (const char* local_rank = std::getenv("LOCAL_RANK"); local_rank != nullptr && *local_rank) {
+    index = std::stoll(local_rank) % count;
+  }
+  const torch::Device device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  c10::impl::getDeviceGuardImpl(c10::kCUDA)->setDevice(device);
+  return device;
+}
+
 torch::Device choose_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   const bool cuda = torch::cuda::is_available();
-  if (name == "cuda") {
-    require(cuda, "--device cuda: this LibTorch has no CUDA device");
-    return torch::kCUDA;
-  }
-  return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "cuda") require(cuda, "--device cuda: this LibTorch has no CUDA device");
+  return cuda ? cuda_device_of_this_rank() : torch::Device(torch::kCPU);
 }
 
 /// FNV-1a of a file's bytes, in hex: tells two versions of a model file apart.

@@ -9,26 +9,27 @@
 namespace mapinverse {
 namespace {
 
+// The schedule, budget and ascent rule that MapGa and MapGaPgdm share.
+void fill_schedule(const SolverSettings& settings, ConsistencySource source,
+                   MapGaSchedule& schedule) {
+  schedule.num_time_steps = settings.time_steps;
+  schedule.num_iter = settings.iterations;
+  if (settings.t_max) schedule.t_max = *settings.t_max;
+  schedule.consistency_source = source;
+  schedule.learning_rate = settings.learning_rate;
+  schedule.optimizer = settings.optimizer;
+}
+
 MapGa::Options map_ga(const SolverSettings& settings, bool use_prior, ConsistencySource source) {
   MapGa::Options options;
-  options.num_time_steps = settings.time_steps;
-  options.num_iter = settings.iterations;
-  if (settings.t_max) options.t_max = *settings.t_max;
+  fill_schedule(settings, source, options);
   options.use_prior = use_prior;
-  options.consistency_source = source;
-  options.learning_rate = settings.learning_rate;
-  options.optimizer = settings.optimizer;
   return options;
 }
 
 MapGaPgdm::Options map_ga_pgdm(const SolverSettings& settings, ConsistencySource source) {
   MapGaPgdm::Options options;
-  options.num_time_steps = settings.time_steps;
-  options.num_iter = settings.iterations;
-  if (settings.t_max) options.t_max = *settings.t_max;
-  options.consistency_source = source;
-  options.learning_rate = settings.learning_rate;
-  options.optimizer = settings.optimizer;
+  fill_schedule(settings, source, options);
   options.pgdm_steps = settings.steps.value_or(20);
   return options;
 }

@@ -8,19 +8,18 @@
 #include "mapinverse/models/denoiser_as_consistency.hpp"
 #include "mapinverse/models/ode_consistency.hpp"
 #include "support/gaussian_prior.hpp"
+#include "support/random_tensors.hpp"
 
 using namespace mapinverse;
 using Catch::Matchers::Contains;
+
+using mapinverse::testing::max_error;
 
 namespace {
 
 std::shared_ptr<const testing::IsotropicGaussianDenoiser> gaussian_prior() {
   return std::make_shared<testing::IsotropicGaussianDenoiser>(
       torch::tensor({0.3, -0.2, 0.1, 0.0}, torch::kFloat64).reshape({1, 1, 2, 2}), 0.25);
-}
-
-double max_error(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a - b).abs().max().item<double>();
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ using mapinverse::testing::MixtureProblem;
 
 namespace {
 
-constexpr int64_t kSamples = 1000;
+constexpr int64_t kMixtureSamples = 1000;
 
 }  // namespace
 
@@ -31,19 +31,19 @@ TEST_CASE("PGDM and DPS on a Gaussian mixture: closer to the exact posterior tha
     const MixtureProblem fixture(sigma_y);
     const auto exact = fixture.exact();
     auto generator = make_generator(7);
-    const auto reference = exact.sample(kSamples, generator);
-    const double floor = sliced_wasserstein(exact.sample(kSamples, generator), reference);
+    const auto reference = exact.sample(kMixtureSamples, generator);
+    const double floor = sliced_wasserstein(exact.sample(kMixtureSamples, generator), reference);
     const double prior_distance =
-        sliced_wasserstein(fixture.prior->sample(kSamples, generator), reference);
+        sliced_wasserstein(fixture.prior->sample(kMixtureSamples, generator), reference);
 
     Pgdm::Options pgdm;
     pgdm.schedule.num_steps = 100;
     const auto pgdm_samples =
-        Pgdm(fixture.models(), pgdm).solve(fixture.problem(kSamples)).estimate;
+        Pgdm(fixture.models(), pgdm).solve(fixture.problem(kMixtureSamples)).estimate;
     Dps::Options dps;
     dps.schedule.num_steps = 200;
     dps.zeta = 0.3;
-    const auto dps_samples = Dps(fixture.models(), dps).solve(fixture.problem(kSamples)).estimate;
+    const auto dps_samples = Dps(fixture.models(), dps).solve(fixture.problem(kMixtureSamples)).estimate;
     const double pgdm_distance = sliced_wasserstein(pgdm_samples, reference);
     const double dps_distance = sliced_wasserstein(dps_samples, reference);
     INFO("sigma_y " << sigma_y << ": prior " << prior_distance << ", PGDM " << pgdm_distance

@@ -18,16 +18,16 @@ using namespace mapinverse;
 
 namespace {
 
-constexpr double kVariance = 0.09;
+constexpr double kImagePriorVariance = 0.09;
 
 PriorModels gaussian_models(const torch::Tensor& mean) {
-  return {std::make_shared<testing::IsotropicGaussianDenoiser>(mean, kVariance),
-          std::make_shared<testing::IsotropicGaussianConsistency>(mean, kVariance)};
+  return {std::make_shared<testing::IsotropicGaussianDenoiser>(mean, kImagePriorVariance),
+          std::make_shared<testing::IsotropicGaussianConsistency>(mean, kImagePriorVariance)};
 }
 
 torch::Tensor draw_images(int64_t batch, const torch::Tensor& mean, uint64_t seed) {
   auto generator = make_generator(seed);
-  return mean + std::sqrt(kVariance) * randn({batch, 1, 8, 8}, torch::kFloat64, generator);
+  return mean + std::sqrt(kImagePriorVariance) * randn({batch, 1, 8, 8}, torch::kFloat64, generator);
 }
 
 double mean_residual(const ForwardOperator& op, const torch::Tensor& x, const torch::Tensor& y) {

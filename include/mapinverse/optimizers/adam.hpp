@@ -36,25 +36,11 @@ class Adam final : public Optimizer {
   Adam() : Adam(Options{}) {}
   explicit Adam(const Options& options) : options_(options) { options_.validate(); }
 
-  std::unique_ptr<OptimizerState> start() const override {
-    return std::make_unique<State>(options_);
-  }
+  std::unique_ptr<OptimizerState> start() const override;
   std::string name() const override { return "Adam"; }
   const Options& options() const { return options_; }
 
  private:
-  class State final : public OptimizerState {
-   public:
-    explicit State(const Options& options) : options_(options) {}
-    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient, double learning_rate) override;
-
-   private:
-    Options options_;
-    at::Tensor first_moment_;
-    at::Tensor second_moment_;
-    int64_t count_ = 0;
-  };
-
   Options options_;
 };
 

@@ -29,23 +29,11 @@ class Momentum final : public Optimizer {
   Momentum() : Momentum(Options{}) {}
   explicit Momentum(const Options& options) : options_(options) { options_.validate(); }
 
-  std::unique_ptr<OptimizerState> start() const override {
-    return std::make_unique<State>(options_);
-  }
+  std::unique_ptr<OptimizerState> start() const override;
   std::string name() const override { return options_.nesterov ? "Nesterov momentum" : "momentum"; }
   const Options& options() const { return options_; }
 
  private:
-  class State final : public OptimizerState {
-   public:
-    explicit State(const Options& options) : options_(options) {}
-    at::Tensor step(const at::Tensor& z, const at::Tensor& gradient, double learning_rate) override;
-
-   private:
-    Options options_;
-    at::Tensor velocity_;
-  };
-
   Options options_;
 };
 

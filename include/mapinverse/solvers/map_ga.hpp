@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mapinverse/core/autograd.hpp"
@@ -27,6 +28,44 @@ enum class ConsistencySource {
   kDenoiser,
 };
 
+/// What MapGa and the MAP-GA stage of MapGaPgdm share: the time steps, the ascent
+/// budget and rule, and the consistency function.
+struct MapGaSchedule {
+  /// Outer time steps n (paper's best budget: 20 x 50 = 1000).
+  int64_t num_time_steps = 20;
+  /// Ascent iterations per time step.
+  int64_t num_iter = 50;
+  /// tau_n, the first time step (paper: T = 80; seed Table 2's oracle start: 0.5).
+  double t_max = kTimeMax;
+  /// Karras spacing of the time steps (Karras et al. 2022, eq. 5).
+  double rho = 7.0;
+  /// kDenoiser gives the paper's "D" variants (Table 1, Table 3's MAP-GA-PGDM(D)).
+  ConsistencySource consistency_source = ConsistencySource::kConsistencyModel;
+  /// Step size lambda. Unset: sigma_y^2 + sigma_eps^2, the paper's choice (§5).
+  std::optional<double> learning_rate;
+  /// The ascent rule; null means GradientAscent (paper eq. 12). Its state is restarted
+  /// at every time step, since renoising changes the objective.
+  std::shared_ptr<const Optimizer> optimizer;
+
+  /// Throws std::invalid_argument naming `owner` (e.g. "MapGa::Options") and the field.
+  void validate_schedule(std::string_view owner) const {
+    require(num_time_steps >= 1,
+            "{}::num_time_steps = {}. Violated constraint: num_time_steps >= 1", owner,
+            num_time_steps);
+    require(num_iter >= 0, "{}::num_iter = {}. Violated constraint: num_iter >= 0", owner,
+            num_iter);
+    require(std::isfinite(t_max) && t_max > 0.0, "{}::t_max = {}. Violated constraint: t_max > 0",
+            owner, t_max);
+    require(std::isfinite(rho) && rho > 0.0, "{}::rho = {}. Violated constraint: rho > 0", owner,
+            rho);
+    if (learning_rate) {
+      require(std::isfinite(*learning_rate) && *learning_rate > 0.0,
+              "{}::learning_rate = {}. Violated constraint: learning_rate > 0 and finite", owner,
+              *learning_rate);
+    }
+  }
+};
+
 /// MAP-GA, paper Algorithms 1-2: MAP estimation through a consistency model. For each
 /// time step t = tau_n ... tau_1 it runs `num_iter` ascent steps on z of
 ///   log p(C(z, t) | y)  (eqs. 14-17; gradient = (dC/dz)^T grad_x log p(x | y), eq. 16),
@@ -36,47 +75,19 @@ enum class ConsistencySource {
 /// one option away: NP = use_prior false, D = consistency_source kDenoiser.
 class MapGa final : public Solver {
  public:
-  struct Options {
-    /// Outer time steps n (paper's best budget: 20 x 50 = 1000).
-    int64_t num_time_steps = 20;
-    /// Ascent iterations per time step.
-    int64_t num_iter = 50;
-    /// tau_n, the first time step (paper: T = 80; seed Table 2's oracle start: 0.5).
-    double t_max = kTimeMax;
-    /// Karras spacing of the time steps (Karras et al. 2022, eq. 5).
-    double rho = 7.0;
+  struct Options : MapGaSchedule {
     /// sigma(tau_0), where the schedule ends. Unset: sigma(epsilon) of the consistency
     /// function. Alg. 3 sets it to sigma_y.
     std::optional<double> stop_sigma;
     /// Include the prior gradient (needs a denoiser). False = the "NP" variant.
     bool use_prior = true;
-    ConsistencySource consistency_source = ConsistencySource::kConsistencyModel;
-    /// Step size lambda. Unset: sigma_y^2 + sigma_eps^2, the paper's choice (§5).
-    std::optional<double> learning_rate;
-    /// The ascent rule; null means GradientAscent (paper eq. 12). Its state is restarted
-    /// at every time step, since renoising changes the objective.
-    std::shared_ptr<const Optimizer> optimizer;
 
     void validate() const {
-      require(num_time_steps >= 1,
-              "MapGa::Options::num_time_steps = {}. Violated constraint: num_time_steps >= 1",
-              num_time_steps);
-      require(num_iter >= 0, "MapGa::Options::num_iter = {}. Violated constraint: num_iter >= 0",
-              num_iter);
-      require(std::isfinite(t_max) && t_max > 0.0,
-              "MapGa::Options::t_max = {}. Violated constraint: t_max > 0", t_max);
-      require(std::isfinite(rho) && rho > 0.0,
-              "MapGa::Options::rho = {}. Violated constraint: rho > 0", rho);
+      validate_schedule("MapGa::Options");
       if (stop_sigma) {
         require(std::isfinite(*stop_sigma) && *stop_sigma > 0.0,
                 "MapGa::Options::stop_sigma = {}. Violated constraint: stop_sigma > 0",
                 *stop_sigma);
-      }
-      if (learning_rate) {
-        require(std::isfinite(*learning_rate) && *learning_rate > 0.0,
-                "MapGa::Options::learning_rate = {}. Violated constraint: learning_rate > 0 "
-                "and finite",
-                *learning_rate);
       }
     }
   };

@@ -18,39 +18,23 @@ namespace mapinverse {
 /// epsilon in `pgdm_steps` steps (m = 20 in the paper).
 class MapGaPgdm final : public Solver {
  public:
-  struct Options {
-    /// MAP-GA part (paper §5: 20 x 50 is best).
-    int64_t num_time_steps = 20;
-    int64_t num_iter = 50;
-    double t_max = kTimeMax;
-    double rho = 7.0;
-    /// kDenoiser gives the paper's MAP-GA-PGDM(D) (Table 3).
-    ConsistencySource consistency_source = ConsistencySource::kConsistencyModel;
-    /// Unset: sigma_y^2 + sigma_eps^2.
-    std::optional<double> learning_rate;
-    /// Null: GradientAscent.
-    std::shared_ptr<const Optimizer> optimizer;
+  /// The MAP-GA stage's schedule and budget (paper §5: 20 x 50 is best), then PGDM's.
+  struct Options : MapGaSchedule {
     /// PGDM part: m renoising steps from sigma_y to epsilon (paper: 20).
     int64_t pgdm_steps = 20;
     double sigma_d = 1.0;
 
     void validate() const {
-      map_ga_options(1.0).validate();
+      validate_schedule("MapGaPgdm::Options");
       pgdm_options(1.0).validate();
     }
 
     /// The MAP-GA stage's options for a problem with noise level sigma_y.
     MapGa::Options map_ga_options(double sigma_y) const {
       MapGa::Options options;
-      options.num_time_steps = num_time_steps;
-      options.num_iter = num_iter;
-      options.t_max = t_max;
-      options.rho = rho;
+      static_cast<MapGaSchedule&>(options) = *this;
       options.stop_sigma = sigma_y;
       options.use_prior = false;
-      options.consistency_source = consistency_source;
-      options.learning_rate = learning_rate;
-      options.optimizer = optimizer;
       return options;
     }
 
