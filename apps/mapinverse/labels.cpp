@@ -1,5 +1,7 @@
-// Class labels for class-conditional priors: --class-label and labels files.
+// Class labels for class-conditional priors (--class-label, labels files) and folders of
+// images (--input-dir).
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -7,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "mapinverse/io/png.hpp"
 #include "setup.hpp"
 
 namespace mapinverse::cli {
@@ -85,6 +88,26 @@ std::vector<int64_t> read_labels_file(const std::string& path,
     labels.push_back(found->second);
   }
   return labels;
+}
+
+ImageFolder read_image_folder(const std::string& folder, const std::string& flag) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".png") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  require(!files.empty(), "{} {}: no .png files in it", flag, folder);
+  ImageFolder result;
+  std::vector<torch::Tensor> images;
+  for (const auto& file : files) {
+    images.push_back(read_png(file.string()) * 2.0 - 1.0);
+    require(images.back().sizes() == images.front().sizes(),
+            "{}: {} is {}, but {} is {}: all images must have one size", flag, file.string(),
+            shape_string(images.back()), files.front().string(), shape_string(images.front()));
+    result.names.push_back(file.stem().string());
+  }
+  result.images = torch::stack(images);
+  return result;
 }
 
 }  // namespace mapinverse::cli

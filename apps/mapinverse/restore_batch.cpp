@@ -27,23 +27,10 @@ struct BatchInputs {
 
 BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
   BatchInputs inputs;
-  std::vector<torch::Tensor> images;
   if (!arguments.input_dir.empty()) {
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(arguments.input_dir)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".png")
-        files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
-    require(!files.empty(), "--input-dir {}: no .png files in it", arguments.input_dir);
-    for (const auto& file : files) {
-      images.push_back(read_png(file.string()) * 2.0 - 1.0);
-      require(images.back().sizes() == images.front().sizes(),
-              "--input-dir: {} is {}, but {} is {}: all images must have one size", file.string(),
-              shape_string(images.back()), files.front().string(), shape_string(images.front()));
-      inputs.names.push_back(file.stem().string());
-    }
-    inputs.images = torch::stack(images);
+    auto folder = read_image_folder(arguments.input_dir, "--input-dir");
+    inputs.images = folder.images;
+    inputs.names = std::move(folder.names);
     return inputs;
   }
   std::vector<int64_t> indices = arguments.test_indices;
