@@ -105,9 +105,10 @@ def parse_arguments(argv):
 
 FLASH_ADVICE = (
     "flash attention runs flash-attn's CUDA kernels, which TorchScript cannot record. Build "
-    "the network with its plain attention instead: for consistency_models' UNetModel pass "
-    "attention_type='legacy' (its legacy attention splits q, k and v in the same channel "
-    "order, so the checkpoint loads unchanged)")
+    "the network with its plain attention instead: consistency_models' AttentionBlock takes "
+    "attention_type='legacy' (UNetModel does not pass it on; scripts/imagenet64_factories.py "
+    "makes it AttentionBlock's default before building). The legacy attention splits q, k "
+    "and v in the same channel order, so the checkpoint loads unchanged")
 
 
 def build_network(factory):

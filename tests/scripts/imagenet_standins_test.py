@@ -215,6 +215,37 @@ expect(run.returncode != 0 and "no label for the image val_00001" in run.stderr,
 expect(not os.path.exists(path("x.png")) and not os.path.exists(path("never")),
        "a refused run left output behind")
 
+# bench on the labelled folder: Tables 1 and 3 on one mask, FID-style Frechet distance
+# and LPIPS from stand-in TorchScript networks of the user's.
+class MeanColourFeatures(torch.nn.Module):
+    def forward(self, x):
+        return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], dim=1)
+
+
+class MeanSquaredDistance(torch.nn.Module):
+    def forward(self, x, y):
+        return (x - y).square().mean(dim=(1, 2, 3))
+
+
+torch.jit.save(torch.jit.script(MeanColourFeatures()), path("features.pt"))
+torch.jit.save(torch.jit.script(MeanSquaredDistance()), path("lpips.pt"))
+bench_out = path("bench")
+run = subprocess.run([cli, "bench", *PRIOR, "--input-dir", folder, "--labels", path("labels.txt"),
+                      "--features", path("features.pt"), "--lpips", path("lpips.pt"),
+                      "--images", "2", "--time-steps", "2", "--iterations", "1",
+                      "--pgdm-steps", "3", "--tables", "1", "3", "--sigmas", "0.1",
+                      "--masks", "box50", "--out", bench_out], capture_output=True, text=True)
+expect(run.returncode == 0, f"bench --input-dir: {run.stderr[-2000:]}")
+if run.returncode == 0:
+    results = json.load(open(os.path.join(bench_out, "results.json")))
+    cells = [row["masks"]["box50"] for table in results["tables"] for row in table["rows"]]
+    expect(len(cells) == 8 and all(cell["lpips"] is not None and cell["frechet_distance"]
+                                   is not None for cell in cells),
+           f"bench cells: {cells}")
+    for figure in ["figure_noiseless.png", "figure_noisy_sigma0.1.png"]:
+        expect(os.path.getsize(os.path.join(bench_out, figure)) > 0, f"no {figure}")
+    print(f"bench --input-dir: {len(cells)} cells, e.g. {results['tables'][0]['rows'][-1]}")
+
 if failures:
     sys.exit(1)
 print("ImageNet-64 stand-ins end to end: passed")
