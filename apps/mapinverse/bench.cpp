@@ -120,8 +120,8 @@ class Bench {
   void check_prior() const {
     const auto& images = evaluation_.originals();
     prior_.check_images(images.slice(0, 0, 1), arguments_.input_dir.empty()
-                                                    ? "bench (Fashion-MNIST)"
-                                                    : "--input-dir " + arguments_.input_dir);
+                                                   ? "bench (Fashion-MNIST)"
+                                                   : "--input-dir " + arguments_.input_dir);
     if (evaluation_.labels().defined()) {
       const auto labels = evaluation_.labels().cpu().contiguous();
       const auto* first = labels.data_ptr<int64_t>();
@@ -261,10 +261,10 @@ int run_bench(BenchArguments arguments) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  write_results(arguments, tables, figures,
-                {prior.description, bench.evaluation().source(), group.size(), seconds,
-                 bench.reused_cells(), bench.evaluation().has_frechet(),
-                 bench.evaluation().has_lpips()});
+  write_results(
+      arguments, tables, figures,
+      {prior.description, bench.evaluation().source(), group.size(), seconds, bench.reused_cells(),
+       bench.evaluation().has_frechet(), bench.evaluation().has_lpips()});
   group.barrier();
   return 0;
 }

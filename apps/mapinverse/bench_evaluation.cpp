@@ -27,22 +27,21 @@ torch::jit::Module load_script(const std::string& path, const std::string& flag,
     module.eval();
     return module;
   } catch (const c10::Error& error) {
-    throw std::invalid_argument(fmt::format("{} {}: not a readable TorchScript archive: {}",
-                                            flag, path, error.what_without_backtrace()));
+    throw std::invalid_argument(fmt::format("{} {}: not a readable TorchScript archive: {}", flag,
+                                            path, error.what_without_backtrace()));
   }
 }
 
 /// A TorchScript network's output as [B, rest] (or [B] with `vector`), checked.
 torch::Tensor batch_rows(const torch::jit::IValue& output, int64_t batch, const std::string& flag,
                          bool vector) {
-  require(output.isTensor(), "{}: forward returned {}, expected a Tensor", flag,
-          output.tagKind());
+  require(output.isTensor(), "{}: forward returned {}, expected a Tensor", flag, output.tagKind());
   const auto result = output.toTensor().detach().to(torch::kFloat64).cpu();
   require(result.dim() >= 1 && result.size(0) == batch,
           "{}: forward returned shape {} for a batch of {}", flag, shape_string(result), batch);
   const auto rows = result.reshape({batch, -1});
-  require(!vector || rows.size(1) == 1, "{}: expected one distance per image, got shape {}",
-          flag, shape_string(result));
+  require(!vector || rows.size(1) == 1, "{}: expected one distance per image, got shape {}", flag,
+          shape_string(result));
   return vector ? rows.select(1, 0) : rows;
 }
 
@@ -133,8 +132,7 @@ torch::Tensor Evaluation::score(const std::vector<torch::Tensor>& parts,
       {psnr(estimate, originals).cpu().unsqueeze(1), ssim(estimate, originals).cpu().unsqueeze(1),
        torch::tensor(calls_per_image, torch::kFloat64).unsqueeze(1),
        lpips(estimate, originals).unsqueeze(1),
-       has_features_ ? features(estimate)
-                     : torch::empty({estimate.size(0), 0}, torch::kFloat64),
+       has_features_ ? features(estimate) : torch::empty({estimate.size(0), 0}, torch::kFloat64),
        estimate.cpu().flatten(1)},
       1);
 }
@@ -145,8 +143,8 @@ torch::Tensor Evaluation::features(const torch::Tensor& images) const {
   for (int64_t i = 0; i < images.size(0); i += 100) {
     const auto part = images.slice(0, i, i + 100).to(torch::kFloat32);
     if (feature_network_) {
-      parts.push_back(batch_rows(feature_network_->forward({part}), part.size(0), "--features",
-                                 false));
+      parts.push_back(
+          batch_rows(feature_network_->forward({part}), part.size(0), "--features", false));
     } else {
       parts.push_back(classifier_->features(part).to(torch::kFloat64).cpu());
     }

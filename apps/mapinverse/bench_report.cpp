@@ -48,13 +48,14 @@ nlohmann::json to_json(const Table& table) {
   for (const auto& row : table.rows) {
     nlohmann::json cells;
     for (const auto& [mask, cell] : row.cells) {
-      cells[mask] = {{"psnr_db", cell.psnr},
-                     {"ssim", cell.ssim},
-                     {"frechet_distance", std::isnan(cell.frechet) ? nlohmann::json()
-                                                                   : nlohmann::json(cell.frechet)},
-                     {"lpips", std::isnan(cell.lpips) ? nlohmann::json() : nlohmann::json(cell.lpips)},
-                     {"nfe_per_image", cell.network_calls_per_image},
-                     {"seconds", cell.seconds}};
+      cells[mask] = {
+          {"psnr_db", cell.psnr},
+          {"ssim", cell.ssim},
+          {"frechet_distance",
+           std::isnan(cell.frechet) ? nlohmann::json() : nlohmann::json(cell.frechet)},
+          {"lpips", std::isnan(cell.lpips) ? nlohmann::json() : nlohmann::json(cell.lpips)},
+          {"nfe_per_image", cell.network_calls_per_image},
+          {"seconds", cell.seconds}};
     }
     rows.push_back(
         {{"method", row.method}, {"sigma_y", row.sigma_y.value_or(0.0)}, {"masks", cells}});
@@ -69,8 +70,7 @@ void write_figure(const std::string& path, const Figure& figure) {
   const int64_t zoom = std::max<int64_t>(1, (84 + width - 1) / width);
   std::vector<torch::Tensor> rows;
   for (const auto& row : figure.tiles) {
-    rows.push_back(
-        to_unit_range(row.repeat_interleave(zoom, 2).repeat_interleave(zoom, 3)));
+    rows.push_back(to_unit_range(row.repeat_interleave(zoom, 2).repeat_interleave(zoom, 3)));
   }
   write_png(path, labelled_grid(rows, figure.columns, figure.rows));
 }
@@ -88,9 +88,8 @@ void write_results(const BenchArguments& arguments, const std::vector<Table>& ta
   std::string markdown = fmt::format(
       "{}, {}; MAP-GA {} x {}, PGDM {} steps, MAP-GA-PGDM's PGDM stage 20 steps; FD: {}; "
       "LPIPS: {}; {} LibTorch thread(s){}; solver time {:.0f} s; {:.0f} s in this run{}.\n\n",
-      facts.images, facts.prior, arguments.time_steps, arguments.iterations,
-      arguments.pgdm_steps,
-      !facts.frechet             ? std::string("not measured (no --features)")
+      facts.images, facts.prior, arguments.time_steps, arguments.iterations, arguments.pgdm_steps,
+      !facts.frechet               ? std::string("not measured (no --features)")
       : arguments.features.empty() ? std::string("the shipped classifier's features")
                                    : "features of " + arguments.features,
       facts.lpips ? arguments.lpips : std::string("not measured (no --lpips)"),

@@ -91,8 +91,8 @@ namespace {
 
 /// Paints `text` in black into `canvas` [3, H, W] (white), centred in the box of width
 /// `width` starting at (top, left); text wider than the box is cut at its right edge.
-void paint(torch::Tensor& canvas, const std::string& text, int64_t top, int64_t left,
-           int64_t width, int64_t scale) {
+void paint(torch::Tensor& canvas, const std::string& text, int64_t top, int64_t left, int64_t width,
+           int64_t scale) {
   if (text.empty()) return;
   auto ink = render_text(text, scale);
   const int64_t shown = std::min(ink.size(2), width);
@@ -111,7 +111,8 @@ torch::Tensor labelled_grid(const std::vector<torch::Tensor>& rows,
   const int64_t columns = first.size(0), height = first.size(2), width = first.size(3);
   const int64_t scale = width >= 168 ? 2 : 1;  // 14 characters per column at least
   size_t longest_row_label = 0;
-  for (const auto& label : row_labels) longest_row_label = std::max(longest_row_label, label.size());
+  for (const auto& label : row_labels)
+    longest_row_label = std::max(longest_row_label, label.size());
   const int64_t left = kGap + kCell * scale * static_cast<int64_t>(longest_row_label);
   const int64_t top = kGap + (column_labels.empty() ? 0 : kLine * scale);
   const int64_t count = static_cast<int64_t>(rows.size());

@@ -77,9 +77,8 @@ std::vector<int64_t> read_labels_file(const std::string& path,
     if (line.find_first_not_of(" \t\r,") == std::string::npos) continue;
     const auto [name, label] = parse_labels_line(line, path, number);
     const auto [place, inserted] = by_name.emplace(name, label);
-    require(inserted || place->second == label,
-            "--labels {} line {}: {} has two labels, {} and {}", path, number, name,
-            place->second, label);
+    require(inserted || place->second == label, "--labels {} line {}: {} has two labels, {} and {}",
+            path, number, name, place->second, label);
   }
   std::vector<int64_t> labels;
   for (const auto& name : names) {
@@ -93,7 +92,8 @@ std::vector<int64_t> read_labels_file(const std::string& path,
 ImageFolder read_image_folder(const std::string& folder, const std::string& flag) {
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".png") files.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".png")
+      files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   require(!files.empty(), "{} {}: no .png files in it", flag, folder);

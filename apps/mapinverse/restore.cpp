@@ -64,11 +64,12 @@ void RestoreArguments::add_to(CLI::App& app) {
   auto* class_option = app.add_option(
       "--class-label", class_labels,
       "class label(s) for a class-conditional prior: one for all images or one per image");
-  auto* labels_option = app.add_option(
-      "--labels", labels_file,
-      "batch form: a text file of \"NAME LABEL\" lines (NAME: the PNG's file name), the "
-      "class label of each image of --input-dir")
-                            ->check(CLI::ExistingFile);
+  auto* labels_option =
+      app.add_option(
+             "--labels", labels_file,
+             "batch form: a text file of \"NAME LABEL\" lines (NAME: the PNG's file name), the "
+             "class label of each image of --input-dir")
+          ->check(CLI::ExistingFile);
   class_option->excludes(labels_option);
   labels_option->needs(input_dir_option);
   app.add_flag("--quiet", quiet, "no progress bar");

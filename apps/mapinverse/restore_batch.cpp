@@ -86,10 +86,10 @@ int run_restore_batch(const RestoreArguments& arguments) {
   prior.check_images(torch::empty({1, shape[0], shape[1], shape[2]}), "the batch's images");
   const auto forward_operator =
       make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
-  const auto labels = prior.labels_for(arguments.labels_file.empty()
-                                           ? arguments.class_labels
-                                           : read_labels_file(arguments.labels_file, inputs.names),
-                                       count, arguments.labels_file.empty() ? "--class-label" : "--labels");
+  const auto labels = prior.labels_for(
+      arguments.labels_file.empty() ? arguments.class_labels
+                                    : read_labels_file(arguments.labels_file, inputs.names),
+      count, arguments.labels_file.empty() ? "--class-label" : "--labels");
   const auto solver = make_solver(arguments.solver.name, prior.models, arguments.solver.settings());
   group.barrier();  // every rank has checked its inputs: fail early, not after solving
   const auto shard = group.shard(count);

@@ -101,14 +101,14 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
                          to_string(resolve_form(*module, options)));
   }
   if (!arguments.consistency.empty()) {
-    options.form = chosen_form(arguments.consistency_form, arguments.torchscript_form,
-                               "--consistency-form");
+    options.form =
+        chosen_form(arguments.consistency_form, arguments.torchscript_form, "--consistency-form");
     prior.models.consistency = load_torchscript_consistency(arguments.consistency, options);
     const auto* module = module_of<ConsistencyModel, TorchScriptConsistency, BoundaryConsistency>(
         *prior.models.consistency);
     adopt_record(*module, prior);
-    forms += fmt::format("{}consistency {} ({})", forms.empty() ? "" : ", ",
-                         arguments.consistency, to_string(resolve_form(*module, options)));
+    forms += fmt::format("{}consistency {} ({})", forms.empty() ? "" : ", ", arguments.consistency,
+                         to_string(resolve_form(*module, options)));
   }
   prior.description = fmt::format("TorchScript: {}", forms);
   if (prior.num_classes > 0) prior.description += fmt::format(", {} classes", prior.num_classes);

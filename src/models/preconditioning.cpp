@@ -11,7 +11,8 @@ at::Tensor EdmDenoiser::evaluate(const at::Tensor& x, const at::Tensor& sigma,
   const auto c_skip = (sd * sd) / variance;
   const auto c_out = sigma * sd * variance.rsqrt();
   const auto c_in = variance.rsqrt();
-  const auto c_noise = detail::noise_input_vector(sigma.log() * noise_input_scale(options_.noise_input), x.size(0));
+  const auto c_noise =
+      detail::noise_input_vector(sigma.log() * noise_input_scale(options_.noise_input), x.size(0));
   return c_skip * x + c_out * network_->forward(c_in * x, c_noise, labels);
 }
 
@@ -33,7 +34,8 @@ at::Tensor BoundaryConsistency::evaluate(const at::Tensor& z, const at::Tensor& 
   const auto c_skip = (sd * sd) / (shifted.square() + sd * sd);
   const auto c_out = shifted * sd * (t.square() + sd * sd).rsqrt();
   const auto c_in = (t.square() + sd * sd).rsqrt();
-  const auto c_noise = detail::noise_input_vector(t.log() * noise_input_scale(options_.noise_input), z.size(0));
+  const auto c_noise =
+      detail::noise_input_vector(t.log() * noise_input_scale(options_.noise_input), z.size(0));
   return c_skip * z + c_out * network_->forward(c_in * z, c_noise, labels);
 }
 

@@ -103,8 +103,7 @@ TEST_CASE("the three TorchScript conventions, coefficient by coefficient") {
         check(measure(folder, consistency, "form=openai\n"), boundary);
       } else {  // at t = epsilon, c_out = 0: C is the identity
         const auto x = torch::linspace(-1, 1, 4, torch::kFloat64).view({1, 1, 2, 2});
-        CHECK(torch::equal(consistency(save_probe(folder, "noisy", "x * 7.0", "form=openai\n"),
-                                       x),
+        CHECK(torch::equal(consistency(save_probe(folder, "noisy", "x * 7.0", "form=openai\n"), x),
                            x));
       }
     }
@@ -144,11 +143,13 @@ TEST_CASE("recorded classes and shapes are read, and labels checked against them
   const auto x = torch::zeros({2, 1, 2, 2});
   const auto sigma = torch::ones({2});
   CHECK(loaded.forward(x, sigma, torch::tensor({0, 9}, torch::kLong)).equal(x));
-  CHECK_THAT(invalid_argument_message(
-                 [&] { loaded.forward(x, sigma, torch::tensor({3, 10}, torch::kLong)); }),
+  CHECK_THAT(invalid_argument_message([&] {
+               loaded.forward(x, sigma, torch::tensor({3, 10}, torch::kLong));
+             }),
              Contains("class labels must lie in [0, 10), got labels from 3 to 10"));
-  CHECK_THAT(invalid_argument_message(
-                 [&] { loaded.forward(x, sigma, torch::tensor({1.0F, 2.0F})); }),
+  CHECK_THAT(invalid_argument_message([&] {
+               loaded.forward(x, sigma, torch::tensor({1.0F, 2.0F}));
+             }),
              Contains("expected labels [B] int64"));
 
   const auto bad = folder.file("bad.pt");

@@ -201,8 +201,7 @@ TEST_CASE("a network wrapped by scripts/wrap_torchscript.py matches PyTorch", "[
   const auto x = torch::linspace(-1.0, 1.0, batch * shape[0] * shape[1] * shape[2])
                      .view({batch, shape[0], shape[1], shape[2]});
   const auto sigma = torch::tensor(sigmas);
-  const auto label_tensor =
-      labels.empty() ? torch::Tensor() : torch::tensor(labels, torch::kLong);
+  const auto label_tensor = labels.empty() ? torch::Tensor() : torch::tensor(labels, torch::kLong);
   std::vector<float> values;
   std::ifstream expected_file(variable("MAPINVERSE_WRAPPED_EXPECTED"));
   for (float value = 0; expected_file >> value;) values.push_back(value);
@@ -217,7 +216,6 @@ TEST_CASE("a network wrapped by scripts/wrap_torchscript.py matches PyTorch", "[
     result = load_torchscript_denoiser(model, {})->denoise(x, sigma, label_tensor);
   }
   const double scale = expected.abs().max().item<double>();
-  INFO("largest difference " << (result - expected).abs().max().item<double>() << " of "
-                             << scale);
+  INFO("largest difference " << (result - expected).abs().max().item<double>() << " of " << scale);
   CHECK(torch::allclose(result, expected, 1e-5, 1e-5 * scale));
 }

@@ -178,8 +178,7 @@ inline TorchScriptForm resolve_form(const TorchScriptModule& module,
 
 /// How a raw network of this form receives its noise level or time.
 inline NoiseInput noise_input_of(TorchScriptForm form) {
-  return form == TorchScriptForm::kOpenAiNetwork ? NoiseInput::kOpenAi
-                                                 : NoiseInput::kEdmLogQuarter;
+  return form == TorchScriptForm::kOpenAiNetwork ? NoiseInput::kOpenAi : NoiseInput::kEdmLogQuarter;
 }
 
 /// Loads a TorchScript file as a Denoiser (see TorchScriptForm for the conventions).
