@@ -133,6 +133,58 @@ class Bench {
     }
   }
 
+  /// One table over every mask; `figure` collects the first image's restorations.
+  Table run_table(int number, const std::string& title, const TableSetting& setting,
+                  const Methods& methods, Figure* figure) {
+    std::vector<std::shared_ptr<const Solver>> solvers;
+    Table table{number, title, {}};
+    if (figure != nullptr) figure->columns = {"truth", "measurement"};
+    for (const auto& [name, settings] : methods) {
+      solvers.push_back(make_solver(name, prior_.models, settings));
+      table.rows.push_back({solvers.back()->name(), setting.sigma_y, {}});
+      if (figure != nullptr) figure->columns.push_back(solvers.back()->name());
+    }
+    const auto shape = evaluation_.image_shape();
+    for (size_t m = 0; m < arguments_.masks.size(); ++m) {
+      const auto& mask_name = arguments_.masks[m];
+      const auto mask =
+          paper_mask(parse_paper_mask(mask_name), shape[1], shape[2]).to(prior_.device);
+      const auto forward_operator = std::make_shared<Inpainting>(mask);
+      const auto problem_for = [&](int64_t first, int64_t count) {
+        return problem(forward_operator, m, setting, first, count);
+      };
+      std::vector<torch::Tensor> tiles{evaluation_.originals()[0],
+                                       problem_for(0, 1).measurement[0] + (1 - mask[0]) * -0.4};
+      if (!arguments_.quiet) {
+        fmt::print(stderr, "Table {} ({}), mask {}\n", number, title, mask_name);
+      }
+      for (size_t e = 0; e < solvers.size(); ++e) {
+        auto& row = table.rows[e];
+        const auto key = cache_.key(number, setting.sigma_y, mask_name, row.method);
+        // Only rank 0 holds the cache; every rank learns from it whether to skip the cell.
+        const auto cached = cache_.find(key);
+        if (group_.broadcast_flag(cached.has_value())) {
+          if (cached) {
+            row.cells[mask_name] = cached->first;
+            tiles.push_back(cached->second.to(prior_.device));
+            cache_.count_reuse();
+          }
+          continue;
+        }
+        torch::Tensor restored;
+        const auto cell = evaluation_.run(*solvers[e], problem_for, &restored);
+        if (group_.is_root()) cache_.store(key, cell, restored[0]);
+        row.cells[mask_name] = cell;
+        tiles.push_back(restored[0]);
+      }
+      if (figure != nullptr && group_.is_root()) {
+        figure->tiles.push_back(torch::stack(tiles).cpu());
+        figure->rows.push_back(mask_name);
+      }
+    }
+    return table;
+  }
+
   /// Table 2's oracle starts for the first `count` test images: x0 + time eta.
   torch::Tensor oracle_start(double time) const {
     const auto& originals = evaluation_.originals();

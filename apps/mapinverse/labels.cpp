@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/io/png.hpp"
 #include "setup.hpp"
 
