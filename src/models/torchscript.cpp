@@ -3,6 +3,7 @@
 #include "mapinverse/models/torchscript.hpp"
 
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -157,6 +158,14 @@ at::Tensor TorchScriptModule::forward(const at::Tensor& x, const at::Tensor& sig
   }
   torch::jit::IValue output;
   {
+    // Never in inference mode: TorchScript's executor folds constants into its optimised
+    // graph on the first calls, and made in inference mode they would be inference
+    // tensors that a later call with autograd cannot save (MAP-GA(D) calls the same
+    // denoiser both ways). Without gradients (no-grad mode), nothing is recorded either.
+    const bool inference = c10::InferenceMode::is_enabled();
+    c10::InferenceMode inference_off(false);
+    std::optional<torch::NoGradGuard> no_grad;
+    if (inference) no_grad.emplace();
     const std::lock_guard<std::mutex> lock(loaded_->mutex);
     output = loaded_->module.forward(std::move(inputs));
   }

@@ -161,8 +161,9 @@ def restore(*arguments):
     return subprocess.run([cli, "restore", *arguments], capture_output=True, text=True)
 
 
-for solver, sigma_y in [("map-ga", "0"), ("map-ga-pgdm", "0.05"), ("pgdm", "0.05"),
-                        ("dps", "0.05")]:
+# map-ga-d: the denoiser both without autograd (the prior term) and with it (as C).
+for solver, sigma_y in [("map-ga", "0"), ("map-ga-d", "0"), ("map-ga-pgdm", "0.05"),
+                        ("pgdm", "0.05"), ("dps", "0.05")]:
     report = path(f"{solver}.json")
     run = restore(*PRIOR, *BUDGET, "--input", image, "--class-label", "3", "--solver", solver,
                   "--sigma-y", sigma_y, "--mask", "box50", "-o", path(f"{solver}.png"),
