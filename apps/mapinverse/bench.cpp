@@ -1,9 +1,11 @@
-// mapinverse bench: the seed paper's Tables 1-3 (§5) on Fashion-MNIST test images.
+// mapinverse bench: the seed paper's Tables 1-3 (§5) on Fashion-MNIST test images or on
+// a folder of images with class labels (ImageNet-64 validation images, as in the paper).
 //   Table 1: noiseless inpainting, MAP-GA and its three variants against PGDM.
 //   Table 2: the same with the oracle start z = x0 + 0.5 eta, tau_n = 0.5.
 //   Table 3: noisy inpainting, MAP-GA-PGDM and MAP-GA-PGDM(D) against PGDM.
-// Each cell: PSNR, SSIM and the Frechet distance of the restorations' classifier
-// features to the test set's (the paper reports FID and LPIPS on ImageNet 64).
+// Each cell: PSNR, SSIM and the Frechet distance of the restorations' features to the
+// reference set's (the shipped classifier's on Fashion-MNIST; FID with the user's
+// Inception network), and LPIPS with the user's LPIPS network, as the paper reports.
 
 #include "bench.hpp"
 
@@ -52,6 +54,22 @@ void BenchArguments::add_to(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--data", data, "Fashion-MNIST folder")->capture_default_str();
   app.add_option("--classifier", classifier, "classifier weights for the FD (default: shipped)");
+  auto* input_dir_option =
+      app.add_option("--input-dir", input_dir,
+                     "a folder of PNG images instead of Fashion-MNIST (e.g. ImageNet-64 "
+                     "validation images); the first --images are restored")
+          ->check(CLI::ExistingDirectory);
+  app.add_option("--labels", labels_file,
+                 "class labels of --input-dir's images: \"NAME LABEL\" lines")
+      ->check(CLI::ExistingFile)
+      ->needs(input_dir_option);
+  app.add_option("--features", features,
+                 "TorchScript feature network for the Frechet distance (FID with an Inception "
+                 "network): forward(x in [-1, 1]) -> [B, D]")
+      ->check(CLI::ExistingFile);
+  app.add_option("--lpips", lpips,
+                 "TorchScript LPIPS network: forward(x, y in [-1, 1]) -> [B] distances")
+      ->check(CLI::ExistingFile);
   app.add_flag("--quiet", quiet, "no progress bars");
   prior.add_to(app);
 }
@@ -92,22 +110,45 @@ class Bench {
         prior_(prior),
         group_(group),
         evaluation_(arguments, prior.device, group),
-        cache_(arguments, prior.description + " " + prior.fingerprint, group.is_root()) {}
+        cache_(arguments, prior.description + " " + prior.fingerprint, evaluation_.image_shape(),
+               group.is_root()) {}
 
   size_t reused_cells() const { return cache_.reused(); }
+  const Evaluation& evaluation() const { return evaluation_; }
+
+  /// The prior must model the images, and have labels for them if it is conditional.
+  void check_prior() const {
+    const auto& images = evaluation_.originals();
+    prior_.check_images(images.slice(0, 0, 1), arguments_.input_dir.empty()
+                                                   ? "bench (Fashion-MNIST)"
+                                                   : "--input-dir " + arguments_.input_dir);
+    if (evaluation_.labels().defined()) {
+      const auto labels = evaluation_.labels().cpu().contiguous();
+      const auto* first = labels.data_ptr<int64_t>();
+      prior_.labels_for(std::vector<int64_t>(first, first + labels.numel()), images.size(0),
+                        "--labels");
+    } else {
+      require(!prior_.takes_labels,
+              "bench: the prior is class-conditional; give --input-dir with --labels FILE");
+    }
+  }
 
   /// One table over every mask; `figure` collects the first image's restorations.
   Table run_table(int number, const std::string& title, const TableSetting& setting,
-                  const Methods& methods, std::vector<torch::Tensor>* figure) {
+                  const Methods& methods, Figure* figure) {
     std::vector<std::shared_ptr<const Solver>> solvers;
     Table table{number, title, {}};
+    if (figure != nullptr) figure->columns = {"truth", "measurement"};
     for (const auto& [name, settings] : methods) {
       solvers.push_back(make_solver(name, prior_.models, settings));
       table.rows.push_back({solvers.back()->name(), setting.sigma_y, {}});
+      if (figure != nullptr) figure->columns.push_back(solvers.back()->name());
     }
+    const auto shape = evaluation_.image_shape();
     for (size_t m = 0; m < arguments_.masks.size(); ++m) {
       const auto& mask_name = arguments_.masks[m];
-      const auto mask = paper_mask(parse_paper_mask(mask_name), 28, 28).to(prior_.device);
+      const auto mask =
+          paper_mask(parse_paper_mask(mask_name), shape[1], shape[2]).to(prior_.device);
       const auto forward_operator = std::make_shared<Inpainting>(mask);
       const auto problem_for = [&](int64_t first, int64_t count) {
         return problem(forward_operator, m, setting, first, count);
@@ -136,7 +177,10 @@ class Bench {
         row.cells[mask_name] = cell;
         tiles.push_back(restored[0]);
       }
-      if (figure != nullptr && group_.is_root()) figure->push_back(torch::stack(tiles).cpu());
+      if (figure != nullptr && group_.is_root()) {
+        figure->tiles.push_back(torch::stack(tiles).cpu());
+        figure->rows.push_back(mask_name);
+      }
     }
     return table;
   }
@@ -170,7 +214,10 @@ class Bench {
     problem.measurement =
         clean + sigma_y * forward_operator->mask() * per_image_noise(clean, noise_seeds);
     problem.sigma_y = sigma_y;
-    problem.image_shape = {1, 28, 28};
+    problem.image_shape = evaluation_.image_shape();
+    if (evaluation_.labels().defined()) {
+      problem.labels = evaluation_.labels().slice(0, first, first + count);
+    }
     if (setting.start_image.defined()) {
       problem.start_image = setting.start_image.slice(0, first, first + count);
     }
@@ -235,10 +282,8 @@ int run_bench(BenchArguments arguments) {
                shard.begin, shard.end - 1);
   }
   const auto prior = load_prior(arguments.prior);
-  require(prior.image_shape == std::vector<int64_t>{1, 28, 28},
-          "bench: runs on Fashion-MNIST and needs a prior of 1x28x28 images");
-
   Bench bench(arguments, prior, group);
+  bench.check_prior();
   group.barrier();  // every rank has loaded its models and data: fail early, not after solving
   std::vector<Table> tables;
   Figures figures;
@@ -268,8 +313,10 @@ int run_bench(BenchArguments arguments) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  write_results(arguments, tables, figures,
-                {prior.description, group.size(), seconds, bench.reused_cells()});
+  write_results(
+      arguments, tables, figures,
+      {prior.description, bench.evaluation().source(), group.size(), seconds, bench.reused_cells(),
+       bench.evaluation().has_frechet(), bench.evaluation().has_lpips()});
   group.barrier();
   return 0;
 }

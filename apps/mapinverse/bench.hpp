@@ -10,7 +10,8 @@
 
 namespace mapinverse::cli {
 
-/// The seed paper's Tables 1-3 on Fashion-MNIST test images.
+/// The seed paper's Tables 1-3 on Fashion-MNIST test images or a folder of images
+/// (e.g. ImageNet-64 validation images with their class labels).
 struct BenchArguments {
   bool quick = false;
   int64_t images = 0;      // 0: 6 with --quick, 50 otherwise
@@ -25,6 +26,16 @@ struct BenchArguments {
   std::string out = "out/bench";
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string classifier;  // empty: the shipped one
+  /// A folder of PNG images instead of Fashion-MNIST (the first `images` are restored;
+  /// all of them are the reference set of the Frechet distance), and its labels file.
+  std::string input_dir;
+  std::string labels_file;
+  /// TorchScript feature network for the Frechet distance, forward(x [B,C,H,W] in
+  /// [-1, 1]) -> [B, D] (e.g. the user's Inception: FID); empty: the shipped
+  /// Fashion-MNIST classifier, or no Frechet distance for --input-dir.
+  std::string features;
+  /// TorchScript LPIPS network, forward(x, y in [-1, 1]) -> [B] (or [B,1,1,1]); optional.
+  std::string lpips;
   bool quiet = false;
   PriorArguments prior;
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -20,7 +21,8 @@ class CellCache {
  public:
   /// A cache that is not `active` (ranks other than 0) holds nothing. `prior` names the
   /// prior and the contents of its files.
-  CellCache(const BenchArguments& arguments, const std::string& prior, bool active);
+  CellCache(const BenchArguments& arguments, const std::string& prior,
+            std::vector<int64_t> image_shape, bool active);
 
   std::string key(int table, double sigma_y, const std::string& mask,
                   const std::string& method) const;
@@ -37,6 +39,7 @@ class CellCache {
  private:
   std::string path_;
   std::string settings_;
+  std::vector<int64_t> image_shape_;
   nlohmann::json cells_ = nlohmann::json::object();
   size_t reused_ = 0;
 };

@@ -1,7 +1,7 @@
 #pragma once
 
 // bench's outputs: the tables as Markdown (printed and in tables.md), results.json and
-// one figure per table (rows: masks; columns: original, masked, then the methods).
+// one labelled figure per table (rows: masks; columns: truth, measurement, the methods).
 
 #include <cstddef>
 #include <map>
@@ -28,15 +28,25 @@ struct Table {
   std::vector<Row> rows;
 };
 
-/// Figure file name -> its rows of tiles, one [tiles, 1, 28, 28] tensor per mask.
-using Figures = std::map<std::string, std::vector<torch::Tensor>>;
+/// One figure: a row of tiles [columns, C, H, W] in [-1, 1] per mask, and the labels.
+struct Figure {
+  std::vector<std::string> columns;  // "truth", "measurement", then the methods
+  std::vector<std::string> rows;     // the masks
+  std::vector<torch::Tensor> tiles;
+};
+
+/// Figure file name -> the figure.
+using Figures = std::map<std::string, Figure>;
 
 /// What the results say about the run beyond its tables.
 struct RunFacts {
   std::string prior;
+  std::string images;  // which images were restored
   int ranks = 1;
   double seconds = 0.0;
   size_t reused_cells = 0;
+  bool frechet = true;  // whether the cells have a Frechet distance
+  bool lpips = false;   // whether the cells have LPIPS
 };
 
 /// Writes tables.md, results.json and the figures into arguments.out, and prints the

@@ -26,6 +26,10 @@ struct RestoreArguments {
   double sigma_y = 0.0;
   uint64_t seed = 0;
   std::string data = "/usr/share/datasets/fashion-mnist";
+  /// Class labels: one for all images or one per image (--class-label), or a labels
+  /// file for --input-dir (--labels).
+  std::vector<int64_t> class_labels;
+  std::string labels_file;
   bool quiet = false;
   PriorArguments prior;
   OperatorArguments forward;
@@ -35,5 +39,7 @@ struct RestoreArguments {
 };
 
 int run_restore(const RestoreArguments& arguments);
+/// The batch form (--output-dir), in restore_batch.cpp.
+int run_restore_batch(const RestoreArguments& arguments);
 
 }  // namespace mapinverse::cli

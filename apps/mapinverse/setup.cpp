@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -56,35 +57,74 @@ std::string or_shipped(const std::string& path, const char* file) {
   return path.empty() ? shipped_model_path(file).string() : path;
 }
 
-TorchScriptForm torchscript_form(const std::string& name) {
-  if (name == "edm") return TorchScriptForm::kEdmNetwork;
-  if (name == "openai") return TorchScriptForm::kOpenAiNetwork;
-  return TorchScriptForm::kReady;
+/// The form a file is loaded with: its own flag, else --torchscript-form, else (auto)
+/// what the file records.
+std::optional<TorchScriptForm> chosen_form(const std::string& own, const std::string& shared,
+                                           const std::string& flag) {
+  const auto& name = own != "auto" ? own : shared;
+  if (name == "auto") return std::nullopt;
+  return parse_torchscript_form(name, flag);
+}
+
+/// The TorchScript module behind a loaded denoiser or consistency model, if any.
+template <typename Model, typename Ready, typename Preconditioned>
+const TorchScriptModule* module_of(const Model& model) {
+  if (const auto* ready = dynamic_cast<const Ready*>(&model)) return &ready->module();
+  if (const auto* wrapped = dynamic_cast<const Preconditioned*>(&model)) {
+    const auto* network = dynamic_cast<const TorchScriptNetwork*>(&wrapped->network());
+    if (network != nullptr) return &network->module();
+  }
+  return nullptr;
+}
+
+/// Takes what a file records (image shape, classes) into the prior; the two files must agree.
+void adopt_record(const TorchScriptModule& module, Prior& prior) {
+  const auto& record = module.metadata();
+  if (!record.image_shape.empty()) {
+    require(prior.image_shape.empty() || prior.image_shape == record.image_shape,
+            "--prior torchscript: {} was wrapped for images of shape {}, the other file for {}",
+            module.path(), shape_string(record.image_shape), shape_string(prior.image_shape));
+    prior.image_shape = record.image_shape;
+  }
+  if (record.num_classes > 0) {
+    require(prior.num_classes == 0 || prior.num_classes == record.num_classes,
+            "--prior torchscript: {} has {} classes, the other file {}", module.path(),
+            record.num_classes, prior.num_classes);
+    prior.num_classes = record.num_classes;
+  }
+  prior.takes_labels = prior.takes_labels || module.takes_labels();
 }
 
 Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Device& device) {
   require(!arguments.denoiser.empty() || !arguments.consistency.empty(),
           "--prior torchscript: give --denoiser FILE and/or --consistency FILE");
-  TorchScriptOptions options;
-  options.form = torchscript_form(arguments.torchscript_form);
-  options.device = device;
   Prior prior;
   prior.device = device;
+  TorchScriptOptions options;
+  options.device = device;
+  std::string forms;
   if (!arguments.denoiser.empty()) {
-    auto denoiser_options = options;
-    // An OpenAI-style file is a consistency network; as a denoiser it is a raw EDM one.
-    if (options.form == TorchScriptForm::kOpenAiNetwork) {
-      denoiser_options.form = TorchScriptForm::kEdmNetwork;
-    }
-    prior.models.denoiser = load_torchscript_denoiser(arguments.denoiser, denoiser_options);
+    options.form =
+        chosen_form(arguments.denoiser_form, arguments.torchscript_form, "--denoiser-form");
+    prior.models.denoiser = load_torchscript_denoiser(arguments.denoiser, options);
+    const auto* module =
+        module_of<Denoiser, TorchScriptDenoiser, EdmDenoiser>(*prior.models.denoiser);
+    adopt_record(*module, prior);
+    forms += fmt::format("denoiser {} ({})", arguments.denoiser,
+                         to_string(resolve_form(*module, options)));
   }
   if (!arguments.consistency.empty()) {
+    options.form =
+        chosen_form(arguments.consistency_form, arguments.torchscript_form, "--consistency-form");
     prior.models.consistency = load_torchscript_consistency(arguments.consistency, options);
+    const auto* module = module_of<ConsistencyModel, TorchScriptConsistency, BoundaryConsistency>(
+        *prior.models.consistency);
+    adopt_record(*module, prior);
+    forms += fmt::format("{}consistency {} ({})", forms.empty() ? "" : ", ", arguments.consistency,
+                         to_string(resolve_form(*module, options)));
   }
-  prior.description =
-      fmt::format("TorchScript ({}): denoiser {}, consistency {}", arguments.torchscript_form,
-                  arguments.denoiser.empty() ? "-" : arguments.denoiser,
-                  arguments.consistency.empty() ? "-" : arguments.consistency);
+  prior.description = fmt::format("TorchScript: {}", forms);
+  if (prior.num_classes > 0) prior.description += fmt::format(", {} classes", prior.num_classes);
   for (const auto& file : {arguments.denoiser, arguments.consistency}) {
     if (!file.empty()) prior.fingerprint += fingerprint(file);
   }
@@ -103,10 +143,23 @@ void PriorArguments::add_to(CLI::App& app) {
   app.add_option("--denoiser", denoiser, "denoiser weights (default: shipped)");
   app.add_option("--consistency", consistency, "consistency-model weights (default: shipped)");
   app.add_option("--mixture", mixture, "Gaussian-mixture file (default: shipped)");
+  const auto forms = CLI::IsMember({"auto", "edm", "openai", "ready"});
+  app.add_option("--denoiser-form", denoiser_form,
+                 "what the --denoiser TorchScript file holds: auto (what the file records, "
+                 "else edm), edm (raw network, EDM scalings, ln(sigma)/4), openai (raw "
+                 "network, EDM scalings, 250 ln sigma) or ready (D itself)")
+      ->check(forms)
+      ->capture_default_str();
+  app.add_option("--consistency-form", consistency_form,
+                 "what the --consistency TorchScript file holds: auto, edm (raw network, "
+                 "boundary scalings, ln(t)/4), openai (raw network, boundary scalings, "
+                 "250 ln t) or ready (C itself)")
+      ->check(forms)
+      ->capture_default_str();
   app.add_option("--torchscript-form", torchscript_form,
-                 "what TorchScript files hold: edm (raw network, ln(sigma)/4), openai (raw "
-                 "consistency network, 250 ln t) or ready (D and C themselves)")
-      ->check(CLI::IsMember({"edm", "openai", "ready"}))
+                 "the form of both TorchScript files where --denoiser-form/--consistency-form "
+                 "say auto")
+      ->check(forms)
       ->capture_default_str();
   app.add_option("--device", device, "cpu, cuda or auto")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))

@@ -28,9 +28,12 @@ struct PriorArguments {
   std::string denoiser;     // empty: the shipped file
   std::string consistency;  // empty: the shipped file
   std::string mixture;      // empty: the shipped file
-  /// For --prior torchscript: edm (raw network), openai (raw consistency network,
-  /// 250 ln t) or ready (files that are D and C themselves).
-  std::string torchscript_form = "edm";
+  /// For --prior torchscript, per file: auto (what the file records; edm when it records
+  /// nothing), edm (raw network, ln(sigma)/4), openai (raw network, 250 ln sigma) or
+  /// ready (the file is D or C itself). --torchscript-form sets both.
+  std::string denoiser_form = "auto";
+  std::string consistency_form = "auto";
+  std::string torchscript_form = "auto";
   /// cpu, cuda or auto (cuda when LibTorch has it).
   std::string device = "auto";
 
@@ -45,12 +48,39 @@ struct Prior {
   std::string description;
   /// Hashes of the model files' contents (cached results are tied to them).
   std::string fingerprint;
-  /// The image shape [C, H, W] the prior models; empty when unknown (TorchScript).
+  /// The image shape [C, H, W] the prior models; empty when unknown (TorchScript files
+  /// without a record).
   std::vector<int64_t> image_shape;
+  /// Number of classes of a class-conditional prior; 0 for unconditional ones.
+  int64_t num_classes = 0;
+  /// Whether the prior's networks take class labels (TorchScript files whose forward has
+  /// the labels argument; they may not record num_classes).
+  bool takes_labels = false;
 
   /// Throws std::invalid_argument when `images` [N, C, H, W] do not have image_shape.
   void check_images(const torch::Tensor& images, const std::string& source) const;
+  /// The class labels of `count` images as a [count] int64 tensor on the prior's device,
+  /// from one label for all or one per image; undefined for an unconditional prior.
+  /// Throws std::invalid_argument naming `flag` when labels are missing, superfluous, of
+  /// another count or out of range.
+  torch::Tensor labels_for(const std::vector<int64_t>& labels, int64_t count,
+                           const std::string& flag) const;
 };
+
+/// The PNG files of a folder, in name order, as [N, C, H, W] in [-1, 1], and their stems.
+struct ImageFolder {
+  torch::Tensor images;
+  std::vector<std::string> names;
+};
+/// Throws std::invalid_argument naming `flag` when the folder has no PNG or sizes differ.
+ImageFolder read_image_folder(const std::string& folder, const std::string& flag);
+
+/// Reads a labels file: one "NAME LABEL" line per image (separated by spaces, tabs or a
+/// comma; '#' starts a comment); NAME is a file name, with or without its folder and
+/// extension. Returns the label of each of `names` (file stems), in their order; throws
+/// std::invalid_argument naming the file and line for anything else or a missing name.
+std::vector<int64_t> read_labels_file(const std::string& path,
+                                      const std::vector<std::string>& names);
 
 Prior load_prior(const PriorArguments& arguments);
 

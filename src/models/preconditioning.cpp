@@ -11,7 +11,8 @@ at::Tensor EdmDenoiser::evaluate(const at::Tensor& x, const at::Tensor& sigma,
   const auto c_skip = (sd * sd) / variance;
   const auto c_out = sigma * sd * variance.rsqrt();
   const auto c_in = variance.rsqrt();
-  const auto c_noise = detail::noise_input_vector(sigma.log() / 4.0, x.size(0));
+  const auto c_noise =
+      detail::noise_input_vector(sigma.log() * noise_input_scale(options_.noise_input), x.size(0));
   return c_skip * x + c_out * network_->forward(c_in * x, c_noise, labels);
 }
 
@@ -22,7 +23,7 @@ at::Tensor EdmDenoiser::evaluate_at(const at::Tensor& x, double sigma,
   const double c_skip = (sd * sd) / variance;
   const double c_out = sigma * sd / std::sqrt(variance);
   const double c_in = 1.0 / std::sqrt(variance);
-  const double c_noise = std::log(sigma) / 4.0;
+  const double c_noise = std::log(sigma) * noise_input_scale(options_.noise_input);
   return at::add(x * c_skip, network_->forward_at(x * c_in, c_noise, labels), c_out);
 }
 
@@ -33,7 +34,8 @@ at::Tensor BoundaryConsistency::evaluate(const at::Tensor& z, const at::Tensor& 
   const auto c_skip = (sd * sd) / (shifted.square() + sd * sd);
   const auto c_out = shifted * sd * (t.square() + sd * sd).rsqrt();
   const auto c_in = (t.square() + sd * sd).rsqrt();
-  const auto c_noise = detail::noise_input_vector(t.log() * noise_input_scale(), z.size(0));
+  const auto c_noise =
+      detail::noise_input_vector(t.log() * noise_input_scale(options_.noise_input), z.size(0));
   return c_skip * z + c_out * network_->forward(c_in * z, c_noise, labels);
 }
 
@@ -44,7 +46,7 @@ at::Tensor BoundaryConsistency::evaluate_at(const at::Tensor& z, double t,
   const double c_skip = (sd * sd) / (shifted * shifted + sd * sd);
   const double c_out = shifted * sd / std::sqrt(t * t + sd * sd);
   const double c_in = 1.0 / std::sqrt(t * t + sd * sd);
-  const double c_noise = std::log(t) * noise_input_scale();
+  const double c_noise = std::log(t) * noise_input_scale(options_.noise_input);
   return at::add(z * c_skip, network_->forward_at(z * c_in, c_noise, labels), c_out);
 }
 

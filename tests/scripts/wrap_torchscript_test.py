@@ -36,7 +36,7 @@ def expect(condition, message):
 
 
 edm = os.path.join(work_dir, "edm.pt")
-result = wrap("--factory", "toy_networks:edm_style", "--call", "x,sigma,class_labels",
+result = wrap("--factory", "toy_networks:edm_style", "--form", "ready", "--call", "x,sigma,class_labels",
               "--num-classes", "10", "--shape", "1,8,8", "--out", edm)
 expect(result.returncode == 0, f"wrapping the EDM-style network: {result.stderr}")
 print(result.stdout.strip())
@@ -44,15 +44,16 @@ schema = torch.jit.load(edm).forward.schema
 expect(len(schema.arguments) == 4, f"expected forward(self, x, sigma, labels), got {schema}")
 
 openai = os.path.join(work_dir, "openai.pt")
-result = wrap("--factory", "toy_networks:openai_style", "--call", "x,timesteps",
+result = wrap("--factory", "toy_networks:openai_style", "--form", "openai", "--call", "x,timesteps",
               "--shape", "1,8,8", "--out", openai)
 expect(result.returncode == 0, f"wrapping the OpenAI-style network: {result.stderr}")
 expect(len(torch.jit.load(openai).forward.schema.arguments) == 3, "expected forward(self, x, sigma)")
 
 # Refusals: an existing output without --force, a factory that is not a module.
-result = wrap("--factory", "toy_networks:openai_style", "--out", openai)
+result = wrap("--factory", "toy_networks:openai_style", "--form", "openai", "--out", openai)
 expect(result.returncode != 0 and "exists" in result.stderr, "overwrote without --force")
-result = wrap("--factory", "toy_networks:not_a_module", "--out", os.path.join(work_dir, "x.pt"))
+result = wrap("--factory", "toy_networks:not_a_module", "--form", "edm",
+              "--out", os.path.join(work_dir, "x.pt"))
 expect(result.returncode != 0 and "not a torch.nn.Module" in result.stderr,
        f"accepted a factory returning an int: {result.stderr}")
 expect(not os.path.exists(os.path.join(work_dir, "x.pt")), "left a file behind after an error")
@@ -66,8 +67,14 @@ with torch.no_grad():
 expected_file = os.path.join(work_dir, "expected.txt")
 with open(expected_file, "w") as out:
     out.write(" ".join(f"{value:.9g}" for value in expected.flatten().tolist()))
+inputs_file = os.path.join(work_dir, "inputs.txt")
+with open(inputs_file, "w") as out:
+    out.write("0.5 2.0\n1 7\n")
+# The file records form=ready: the C++ side loads it without being told.
 run = subprocess.run([models_tests, "[.wrapped]"], capture_output=True, text=True,
                      env=dict(os.environ, MAPINVERSE_WRAPPED_MODEL=edm,
+                              MAPINVERSE_WRAPPED_ROLE="denoiser",
+                              MAPINVERSE_WRAPPED_INPUTS=inputs_file,
                               MAPINVERSE_WRAPPED_EXPECTED=expected_file))
 print(run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr)
 expect(run.returncode == 0, f"the C++ loader disagrees:\n{run.stdout}\n{run.stderr}")

@@ -31,14 +31,33 @@ inline at::Tensor noise_input_vector(const at::Tensor& value, int64_t batch) {
 
 }  // namespace detail
 
+/// What a raw network receives as its noise (time) input c_noise, for noise level or
+/// time s.
+enum class NoiseInput {
+  /// ln(s)/4: EDM's c_noise (Karras et al. 2022, Table 1; the project's own networks).
+  kEdmLogQuarter,
+  /// 1000 * ln(s)/4 = 250 ln(s): the time input of OpenAI's `consistency_models`
+  /// networks (`cm/karras_diffusion.py`, `denoise`), both its consistency models and its
+  /// EDM-trained denoiser.
+  kOpenAi,
+};
+
+/// The factor k of c_noise = k ln(s).
+inline double noise_input_scale(NoiseInput input) {
+  return input == NoiseInput::kOpenAi ? 250.0 : 0.25;
+}
+
 /// EDM preconditioning (Karras et al. 2022, Table 1):
 /// D(x, sigma) = c_skip x + c_out F(c_in x, c_noise) with c_skip = sd^2/(sigma^2+sd^2),
-/// c_out = sigma sd/sqrt(sigma^2+sd^2), c_in = 1/sqrt(sigma^2+sd^2), c_noise = ln(sigma)/4.
+/// c_out = sigma sd/sqrt(sigma^2+sd^2), c_in = 1/sqrt(sigma^2+sd^2), c_noise = ln(sigma)/4
+/// (or 250 ln(sigma) with NoiseInput::kOpenAi: OpenAI's EDM-trained U-Nets).
 class EdmDenoiser final : public Denoiser {
  public:
   struct Options {
     /// Standard deviation of the training data (sd above); 0.5 for images in [-1, 1].
     double sigma_data = kSigmaData;
+    /// How sigma is presented to the network.
+    NoiseInput noise_input = NoiseInput::kEdmLogQuarter;
 
     void validate() const { detail::validate_sigma_data(sigma_data, "EdmDenoiser::Options"); }
   };
@@ -67,14 +86,6 @@ class EdmDenoiser final : public Denoiser {
  private:
   std::shared_ptr<const Network> network_;
   Options options_;
-};
-
-/// What a consistency network receives as its time input.
-enum class NoiseInput {
-  /// ln(t)/4, EDM's c_noise (the project's own consistency models).
-  kEdmLogQuarter,
-  /// 1000 * ln(t)/4 = 250 ln(t), what OpenAI's consistency-model checkpoints expect.
-  kOpenAi,
 };
 
 /// Consistency-model boundary parameterisation (Song et al. 2023, §3 and App. C):
@@ -121,10 +132,6 @@ class BoundaryConsistency final : public ConsistencyModel {
   at::Tensor evaluate_at(const at::Tensor& z, double t, const at::Tensor& labels) const override;
 
  private:
-  double noise_input_scale() const {
-    return options_.noise_input == NoiseInput::kOpenAi ? 250.0 : 0.25;
-  }
-
   std::shared_ptr<const Network> network_;
   Options options_;
 };
