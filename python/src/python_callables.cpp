@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <torch/csrc/autograd/python_variable.h>
 
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
