@@ -27,10 +27,11 @@ class GaussianDenoiserModule(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.register_buffer("mu", mean())
+        self.variance = VARIANCE
 
     def forward(self, x, sigma):
         s2 = sigma.reshape(-1, 1, 1, 1) ** 2
-        return self.mu + (x - self.mu) * (VARIANCE / (VARIANCE + s2))
+        return self.mu + (x - self.mu) * (self.variance / (self.variance + s2))
 
 
 def library_prior():
