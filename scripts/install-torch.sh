@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs LibTorch 2.x (the torch wheel from PyPI, versions pinned in
-# scripts/requirements-torch.txt) into a Python virtual environment, once: a venv that
-# already has exactly these versions is left alone. Prints, as its last line, the
+# scripts/requirements-torch.txt) and what the Python package's tests and build need
+# (pytest, scikit-build-core: scripts/requirements-python.txt) into a Python virtual
+# environment, once: a venv that already has exactly these versions is left alone. Prints, as its last line, the
 # folder to pass to CMake as CMAKE_PREFIX_PATH:
 #
 #   prefix=$(scripts/install-torch.sh | tail -n 1)
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${MAPINVERSE_TORCH_VENV:-/opt/mapinverse/venv}
 python=${MAPINVERSE_PYTHON:-python3}
-requirements=$PWD/scripts/requirements-torch.txt
+requirements=("$PWD/scripts/requirements-torch.txt" "$PWD/scripts/requirements-python.txt")
 
 if [ ! -x "$venv/bin/python" ]; then
   echo "Creating the venv $venv" >&2
@@ -29,10 +30,10 @@ fi
 # Everything pinned is installed at its pinned version: nothing to do. (pip's own
 # "already satisfied" pass costs a few seconds more, and it would not downgrade.)
 installed=$("$venv/bin/python" -m pip freeze --all 2>/dev/null | tr 'A-Z_' 'a-z-' | sort)
-wanted=$(grep -Ev '^[[:space:]]*(#|$)' "$requirements" | tr 'A-Z_' 'a-z-' | sort)
+wanted=$(cat "${requirements[@]}" | grep -Ev '^[[:space:]]*(#|$)' | tr 'A-Z_' 'a-z-' | sort)
 if [ -n "$(comm -13 <(echo "$installed") <(echo "$wanted"))" ]; then
-  echo "Installing $(grep -E '^torch==' "$requirements") into $venv" >&2
-  "$venv/bin/python" -m pip install --quiet -r "$requirements" -c "$requirements" >&2
+  echo "Installing $(grep -hE '^torch==' "${requirements[@]}") and the Python test tools into $venv" >&2
+  "$venv/bin/python" -m pip install --quiet "${requirements[@]/#/-r}" "${requirements[@]/#/-c}" >&2
 fi
 
 # torch's own folder: CMake finds share/cmake/Torch/TorchConfig.cmake under it. (Not

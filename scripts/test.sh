@@ -2,7 +2,8 @@
 # Installs the dependencies, builds MapInverse with its tests against each LibTorch it
 # supports, and runs them with CTest:
 #   - Debian's LibTorch 1.13 (scripts/install-deps.sh) in BUILD (default: build);
-#   - PyPI's torch 2.x (scripts/install-torch.sh) in BUILD-torch2.
+#   - PyPI's torch 2.x (scripts/install-torch.sh) in BUILD-torch2, with the Python
+#     package's extension (MAPINVERSE_BUILD_PYTHON), whose pytest suite is one CTest test.
 # Then prints one line per LibTorch, e.g.
 #   LibTorch 2.11.0 (cuda build): 250 passed, 0 failed
 # and exits non-zero if a build or a test failed with either.
@@ -25,7 +26,7 @@ status=0
 # The code follows .clang-format (clang-format from Debian's package).
 command -v clang-format >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-format >/dev/null
 if git ls-files 'include/*.hpp' 'src/*.[ch]pp' 'apps/*.[ch]pp' 'training/*.[ch]pp' \
-    'examples/*.cpp' 'tests/*.[ch]pp' 'benchmarks/*.cpp' | xargs clang-format --dry-run --Werror; then
+    'examples/*.cpp' 'tests/*.[ch]pp' 'benchmarks/*.cpp' 'python/src/*.[ch]pp' | xargs clang-format --dry-run --Werror; then
   echo "clang-format: the code follows .clang-format"
 else
   echo "clang-format: files above differ from .clang-format (run clang-format -i on them)"
@@ -82,7 +83,8 @@ for toolchain in $toolchains; do
       # No CUDA sources here: the architecture list only spares TorchConfig.cmake its
       # GPU probe.
       run_suite "$build-torch2" "-DCMAKE_PREFIX_PATH=$prefix" \
-        "-DTORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}"
+        "-DTORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}" -DMAPINVERSE_BUILD_PYTHON=ON \
+        "-DPython3_EXECUTABLE=${MAPINVERSE_TORCH_VENV:-/opt/mapinverse/venv}/bin/python"
       ;;
     *)
       echo "MAPINVERSE_TOOLCHAINS: unknown toolchain '$toolchain' (debian, torch2)" >&2
