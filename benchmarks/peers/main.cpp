@@ -198,10 +198,14 @@ int main(int argc, char** argv) {
         }
       }
     } else {
-      const auto classifier = load_classifier(shipped_model_path(kClassifierModelFile));
+      auto classifier = load_classifier(shipped_model_path(kClassifierModelFile));
       const auto test = read_fashion_mnist(kFashionMnistDirectory, FashionMnistSplit::kTest);
       torch::NoGradGuard no_grad;
-      const auto test_features = classifier->features(test.images);
+      std::vector<torch::Tensor> feature_parts;
+      for (int64_t i = 0; i < test.images.size(0); i += 1000) {
+        feature_parts.push_back(classifier->features(test.images.slice(0, i, i + 1000)));
+      }
+      const auto test_features = torch::cat(feature_parts);
       std::map<std::string, std::vector<torch::Tensor>> pooled;
       std::map<std::string, std::string> cell_truth;
       for (const auto& path : results) {

@@ -34,7 +34,7 @@ def quality_tables(scored, masks, sigmas):
         for key in order:
             cells = rows[key]
             first = next(iter(cells.values()))
-            fd_key = f"{first['library']}|{first['solver']}|{sigma}"
+            fd_key = f"{first['library']}|{first['solver']}|{sigma:g}"
             fd = scored["frechet"].get(fd_key, float("nan"))
             psnrs = [f"{cells[m]['psnr']:.2f} ± {cells[m]['psnr_std']:.2f}" if m in cells else "–"
                      for m in masks]

@@ -22,14 +22,14 @@ struct RowSpace {
 
 RowSpace row_space_of(const Problem& problem) {
   const auto& op = problem.forward_operator;
-  const auto s = op->is_linear()
-                     ? std::static_pointer_cast<const LinearOperator>(op)->uniform_singular_value()
-                     : std::nullopt;
-  require(s.has_value() && std::isfinite(*s) && *s > 0.0,
+  auto linear = op->is_linear() ? std::static_pointer_cast<const LinearOperator>(op) : nullptr;
+  // 0 stands for "none": a singular value is positive.
+  const double s = linear ? linear->uniform_singular_value().value_or(0.0) : 0.0;
+  require(std::isfinite(s) && s > 0.0,
           "Ddrm::solve(): expected a linear operator whose non-zero singular values are all "
           "equal (Inpainting, AveragePool), got {}",
           op->name());
-  return {std::static_pointer_cast<const LinearOperator>(op), 1.0 / (*s * *s)};
+  return {std::move(linear), 1.0 / (s * s)};
 }
 
 }  // namespace
