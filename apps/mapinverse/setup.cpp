@@ -294,8 +294,9 @@ void SolverArguments::add_to(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--steps", budget.steps,
-                 "reverse steps of PGDM (default 100) and DPS (default 1000); PGDM steps of "
-                 "MAP-GA-PGDM (default 20)")
+                 "reverse steps of PGDM (default 100), DPS (default 1000), DDRM (default 20) "
+                 "and DiffPIR (default 100); annealing levels of DAPS (default 200); PGDM steps "
+                 "of MAP-GA-PGDM (default 20)")
       ->check(CLI::PositiveNumber);
   app.add_option("--learning-rate", budget.learning_rate,
                  "MAP-GA step size (default: sigma_y^2 + sigma_eps^2, the paper's)")
@@ -304,6 +305,10 @@ void SolverArguments::add_to(CLI::App& app) {
       ->check(CLI::IsMember({"gd", "momentum", "adam"}))
       ->capture_default_str();
   app.add_option("--zeta", budget.zeta, "DPS step scale")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--ode-steps", budget.ode_steps,
+                 "DAPS: probability-flow ODE steps (network calls) per annealing level")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }

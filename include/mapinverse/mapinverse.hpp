@@ -47,6 +47,9 @@
 
 #include "mapinverse/distributed/process_group.hpp"
 
+#include "mapinverse/solvers/daps.hpp"
+#include "mapinverse/solvers/ddrm.hpp"
+#include "mapinverse/solvers/diffpir.hpp"
 #include "mapinverse/solvers/dps.hpp"
 #include "mapinverse/solvers/iteration.hpp"
 #include "mapinverse/solvers/map_ga.hpp"

@@ -49,6 +49,28 @@ Dps::Options dps(const SolverSettings& settings) {
   return options;
 }
 
+Ddrm::Options ddrm(const SolverSettings& settings) {
+  Ddrm::Options options;
+  options.schedule.num_steps = settings.steps.value_or(20);
+  if (settings.t_max) options.schedule.t_max = *settings.t_max;
+  return options;
+}
+
+DiffPir::Options diffpir(const SolverSettings& settings) {
+  DiffPir::Options options;
+  options.schedule.num_steps = settings.steps.value_or(100);
+  if (settings.t_max) options.schedule.t_max = *settings.t_max;
+  return options;
+}
+
+Daps::Options daps(const SolverSettings& settings) {
+  Daps::Options options;
+  options.schedule.num_steps = settings.steps.value_or(200);
+  if (settings.t_max) options.schedule.t_max = *settings.t_max;
+  options.ode_steps = settings.ode_steps;
+  return options;
+}
+
 constexpr auto kModel = ConsistencySource::kConsistencyModel;
 constexpr auto kDenoiser = ConsistencySource::kDenoiser;
 
@@ -76,6 +98,12 @@ const std::vector<Registration>& registrations() {
        [](const SolverSettings& s) -> SolverOptions { return pgdm(s); }},
       {{"dps", "DPS: diffusion posterior sampling (default 1000 steps)"},
        [](const SolverSettings& s) -> SolverOptions { return dps(s); }},
+      {{"ddrm", "DDRM: denoising diffusion restoration (default 20 steps; inpainting and pooling)"},
+       [](const SolverSettings& s) -> SolverOptions { return ddrm(s); }},
+      {{"diffpir", "DiffPIR: diffusion plug-and-play restoration (default 100 steps)"},
+       [](const SolverSettings& s) -> SolverOptions { return diffpir(s); }},
+      {{"daps", "DAPS: decoupled annealing posterior sampling (default 200 levels x 5 ODE steps)"},
+       [](const SolverSettings& s) -> SolverOptions { return daps(s); }},
   };
   return table;
 }
@@ -138,6 +166,15 @@ std::shared_ptr<const Solver> make_solver(const PriorModels& models, const Solve
                         },
                         [&](const Dps::Options& o) -> std::shared_ptr<const Solver> {
                           return std::make_shared<Dps>(models, o);
+                        },
+                        [&](const Ddrm::Options& o) -> std::shared_ptr<const Solver> {
+                          return std::make_shared<Ddrm>(models, o);
+                        },
+                        [&](const DiffPir::Options& o) -> std::shared_ptr<const Solver> {
+                          return std::make_shared<DiffPir>(models, o);
+                        },
+                        [&](const Daps::Options& o) -> std::shared_ptr<const Solver> {
+                          return std::make_shared<Daps>(models, o);
                         },
                     },
                     options);

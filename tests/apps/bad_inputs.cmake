@@ -60,6 +60,8 @@ bad_input("corrupt model file" "cannot be read as" ARGS ${R} --fmnist-test 0 --d
 bad_input("corrupt mixture file" "not a readable tensor archive" ARGS ${R} --fmnist-test 0 --prior mixture --mixture @F@/garbage.pt -o @OUT@)
 bad_input("TorchScript model with the wrong signature" "expected forward(x: Tensor, sigma: Tensor" ARGS ${R} --fmnist-test 0 --prior torchscript --denoiser @F@/wrong_signature.pt -o @OUT@)
 bad_input("down-sampling factor that does not divide" "does not divide the image size" ARGS ${R} --fmnist-test 0 --operator downsample --factor 3 -o @OUT@)
+bad_input("DDRM on a blur" "non-zero singular values are all equal" ARGS ${R} --fmnist-test 0 --solver ddrm --steps 2 --operator blur -o @OUT@)
+bad_input("zero DAPS ODE steps" "--ode-steps" ARGS ${R} --fmnist-test 0 --solver daps --ode-steps 0 -o @OUT@)
 bad_input("unwritable output folder" "cannot create the folder" OUTPUT /proc/mapinverse_no_such_dir/out.png ARGS ${R} --fmnist-test 0 -o /proc/mapinverse_no_such_dir/out.png)
 bad_input("output path equal to the input" "refusing to overwrite it" OUTPUT @F@/out/never.png ARGS ${R} --input @F@/input.png -o @F@/input.png)
 bad_input("output path that is a folder" "is a directory" OUTPUT @F@/out/never.png ARGS ${R} --fmnist-test 0 -o @F@/out)

@@ -73,6 +73,17 @@ std::vector<std::shared_ptr<const Solver>> all_solvers(const PriorModels& models
   Dps::Options dps;
   dps.schedule.num_steps = 8;
   solvers.push_back(std::make_shared<Dps>(models, dps));
+  Ddrm::Options ddrm;
+  ddrm.schedule.num_steps = 8;
+  solvers.push_back(std::make_shared<Ddrm>(models, ddrm));
+  DiffPir::Options diffpir;
+  diffpir.schedule.num_steps = 8;
+  solvers.push_back(std::make_shared<DiffPir>(models, diffpir));
+  Daps::Options daps;
+  daps.schedule.num_steps = 6;
+  daps.ode_steps = 2;
+  daps.langevin_steps = 5;
+  solvers.push_back(std::make_shared<Daps>(models, daps));
   return solvers;
 }
 
@@ -85,7 +96,7 @@ PriorModels breaking_models() {
 
 TEST_CASE("every solver stops with a NumericalError naming itself, the step and sigma") {
   const auto solvers = all_solvers(breaking_models());
-  REQUIRE(solvers.size() == 8);
+  REQUIRE(solvers.size() == 11);
   for (const auto& solver : solvers) {
     CAPTURE(solver->name());
     std::string message;

@@ -48,6 +48,11 @@ class AveragePool : public LinearOperator {
 
   std::string name() const override { return "AveragePool"; }
 
+  /// H H^T = I / k^2: every singular value is 1 / k.
+  std::optional<double> uniform_singular_value() const override {
+    return 1.0 / static_cast<double>(options_.factor);
+  }
+
   int64_t factor() const { return options_.factor; }
   const Options& options() const { return options_; }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,12 @@ class LinearOperator : public ForwardOperator {
   /// last iterate if max_iterations is reached first; operators with structure
   /// override it with a closed form.
   virtual at::Tensor solve_gram(const at::Tensor& r, double a, double b) const;
+
+  /// s > 0 when every non-zero singular value of H equals s, i.e. H H^T = s^2 Pi with Pi
+  /// the orthogonal projector onto range(H); nullopt otherwise or when unknown (the
+  /// default). Then H^T H / s^2 projects onto the row space and H^T y / s^2 is the
+  /// pseudo-inverse H^+ y: what DDRM needs of the operator's SVD (docs/design.md §3).
+  virtual std::optional<double> uniform_singular_value() const { return std::nullopt; }
 
   const ConjugateGradientOptions& conjugate_gradient_options() const { return cg_options_; }
 

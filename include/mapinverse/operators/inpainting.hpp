@@ -40,6 +40,9 @@ class Inpainting : public LinearOperator {
 
   std::string name() const override { return "Inpainting"; }
 
+  /// H H^T = diag(M), a projector: every non-zero singular value is 1.
+  std::optional<double> uniform_singular_value() const override { return 1.0; }
+
   /// The mask, [1,1,H,W] or [B,1,H,W], float32, 1 = observed.
   const at::Tensor& mask() const { return mask_; }
   int64_t height() const { return mask_.size(2); }

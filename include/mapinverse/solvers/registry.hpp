@@ -18,6 +18,9 @@
 #include <vector>
 
 #include "mapinverse/optimizers/optimizer.hpp"
+#include "mapinverse/solvers/daps.hpp"
+#include "mapinverse/solvers/ddrm.hpp"
+#include "mapinverse/solvers/diffpir.hpp"
 #include "mapinverse/solvers/dps.hpp"
 #include "mapinverse/solvers/map_ga.hpp"
 #include "mapinverse/solvers/map_ga_pgdm.hpp"
@@ -33,7 +36,8 @@ struct SolverSettings {
   /// time step (paper §5: 20 x 50).
   int64_t time_steps = 20;
   int64_t iterations = 50;
-  /// Reverse steps of PGDM (unset: 100) and DPS (unset: 1000); the PGDM stage of
+  /// Reverse steps of PGDM (unset: 100), DPS (unset: 1000), DDRM (unset: 20) and
+  /// DiffPIR (unset: 100); DAPS's annealing levels (unset: 200); the PGDM stage of
   /// MAP-GA-PGDM (unset: 20, the paper's m).
   std::optional<int64_t> steps;
   /// MAP-GA's step size lambda. Unset: sigma_y^2 + sigma_eps^2 (paper §5).
@@ -42,6 +46,8 @@ struct SolverSettings {
   std::shared_ptr<const Optimizer> optimizer;
   /// DPS's step scale zeta'.
   double zeta = 1.0;
+  /// DAPS's probability-flow ODE steps per annealing level (network calls per level).
+  int64_t ode_steps = 5;
   /// The time the reverse process starts at: MAP-GA's tau_n, PGDM's and DPS's
   /// schedule.t_max. Unset: T = kTimeMax. With Problem::start_image, 0.5 gives the
   /// seed's Table 2 oracle start.
@@ -49,7 +55,8 @@ struct SolverSettings {
 };
 
 /// The options of one of the solver classes.
-using SolverOptions = std::variant<MapGa::Options, MapGaPgdm::Options, Pgdm::Options, Dps::Options>;
+using SolverOptions = std::variant<MapGa::Options, MapGaPgdm::Options, Pgdm::Options, Dps::Options,
+                                   Ddrm::Options, DiffPir::Options, Daps::Options>;
 
 /// A registered name and what it stands for.
 struct RegisteredSolver {
@@ -60,7 +67,7 @@ struct RegisteredSolver {
 };
 
 /// Every registered solver in a fixed order: map-ga, map-ga-np, map-ga-d, map-ga-d-np,
-/// map-ga-pgdm, map-ga-pgdm-d, pgdm, dps.
+/// map-ga-pgdm, map-ga-pgdm-d, pgdm, dps, ddrm, diffpir, daps.
 const std::vector<RegisteredSolver>& registered_solvers();
 
 /// The names of registered_solvers(), in the same order.
@@ -74,7 +81,7 @@ bool is_solver_name(std::string_view name);
 /// validated here: the solver's constructor does that.
 SolverOptions solver_options(std::string_view name, const SolverSettings& settings = {});
 
-/// The solver for `options`: MapGa, MapGaPgdm, Pgdm or Dps.
+/// The solver for `options`: MapGa, MapGaPgdm, Pgdm, Dps, Ddrm, DiffPir or Daps.
 std::shared_ptr<const Solver> make_solver(const PriorModels& models, const SolverOptions& options);
 
 /// make_solver(models, solver_options(name, settings)).

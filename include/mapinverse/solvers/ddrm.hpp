@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mapinverse/core/tensor.hpp"
+#include "mapinverse/core/error.hpp"
+#include "mapinverse/solvers/reverse_step.hpp"
+#include "mapinverse/solvers/solver.hpp"
+
+namespace mapinverse {
+
+/// Denoising diffusion restoration models (Kawar et al. 2022, "DDRM", §4.1, eqs. 7-8) in
+/// EDM form (docs/design.md §3). DDRM diffuses in the spectral space of H = U S V^T: a
+/// coordinate i of x_bar = V^T x with s_i = 0 takes an unconditional DDIM(eta) step;
+/// one with s_i > 0 is tied to y_bar_i = (U^T y)_i / s_i, whose noise is sigma_y / s_i:
+///   sigma_s <  sigma_y / s_i:  x_bar_s = x_hat + sqrt(1 - eta^2) sigma_s (y_bar - x_hat)
+///                                        / (sigma_y / s_i) + eta sigma_s xi
+///   sigma_s >= sigma_y / s_i:  x_bar_s = (1 - eta_b) x_hat + eta_b y_bar
+///                                        + sqrt(sigma_s^2 - eta_b^2 sigma_y^2 / s_i^2) xi
+/// with x_hat = D(x_t, sigma_t) (eq. 8), starting from N(y_bar, sigma_T^2 - sigma_y^2/s_i^2)
+/// on the row space and N(0, sigma_T^2) on the null space (eq. 7). The paper's sigma_t are
+/// already variance-exploding noise levels, so they are EDM's sigma(t) = t unchanged.
+///
+/// Operators: linear ones whose non-zero singular values are all equal
+/// (LinearOperator::uniform_singular_value(): Inpainting with s = 1, AveragePool with
+/// s = 1/k). Then V, U and S need not be formed: with the projector P = H^T H / s^2 onto
+/// the row space and y_bar = H^T y / s^2, one update in image space is
+/// x_s = (I - P) (null-space update) + P (row-space update), and both cases of the row
+/// space switch at the same sigma_s. Other operators (blur, dense matrices, non-linear
+/// ones) are rejected with std::invalid_argument. One network call per step, no VJPs.
+class Ddrm final : public Solver {
+ public:
+  struct Options {
+    /// Reverse steps and their times (DDRM's experiments use 20 steps).
+    ReverseSchedule schedule{20};
+    /// eta and eta_b of eq. 8; DDRM's defaults are 0.85 and 1.
+    double eta = 0.85;
+    double eta_b = 1.0;
+
+    void validate() const {
+      schedule.validate("Ddrm::Options::schedule");
+      require(std::isfinite(eta) && eta >= 0.0 && eta <= 1.0,
+              "Ddrm::Options::eta = {}. Violated constraint: 0 <= eta <= 1", eta);
+      require(std::isfinite(eta_b) && eta_b >= 0.0 && eta_b <= 1.0,
+              "Ddrm::Options::eta_b = {}. Violated constraint: 0 <= eta_b <= 1", eta_b);
+    }
+  };
+
+  explicit Ddrm(PriorModels models) : Ddrm(std::move(models), Options{}) {}
+  Ddrm(PriorModels models, Options options)
+      : models_(std::move(models)), options_(std::move(options)) {
+    options_.validate();
+    require(models_.denoiser != nullptr, "Ddrm: needs PriorModels::denoiser");
+  }
+
+  std::string name() const override { return "DDRM"; }
+  const Options& options() const { return options_; }
+
+  /// Throws std::invalid_argument when the problem's operator is not linear with a
+  /// uniform singular value.
+  Summary solve(const Problem& problem,
+                const std::vector<IterationCallback>& callbacks = {}) const override;
+
+ private:
+  PriorModels models_;
+  Options options_;
+};
+
+}  // namespace mapinverse
