@@ -1,5 +1,6 @@
 // mapinverse restore: one image (a PNG or Fashion-MNIST test images) degraded by an
-// operator and restored by a solver; the restored PNG and an optional JSON report.
+// operator and restored by a solver; the restored PNG and an optional JSON report. The
+// batch form (--output-dir) is in restore_batch.cpp.
 
 #include "restore.hpp"
 
@@ -16,7 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "mapinverse/distributed/process_group.hpp"
+#include "limits.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 namespace mapinverse::cli {
@@ -27,11 +28,16 @@ void RestoreArguments::add_to(CLI::App& app) {
           ->check(CLI::ExistingFile);
   auto* test_option =
       app.add_option("--fmnist-test", test_indices,
-                     "Fashion-MNIST test image indices instead of --input (several: one grid)")
+                     fmt::format("Fashion-MNIST test image indices instead of --input (several: "
+                                 "one grid, solved as one batch of at most {})",
+                                 kMaxBatch))
           ->check(CLI::NonNegativeNumber);
   input_option->excludes(test_option);
   auto* input_dir_option =
-      app.add_option("--input-dir", input_dir, "batch form: restore every PNG of this folder")
+      app.add_option("--input-dir", input_dir,
+                     fmt::format("batch form: restore every PNG (.png, any case; not hidden "
+                                 "files) of this folder, at most {} values in all",
+                                 kMaxInputValues))
           ->check(CLI::ExistingDirectory);
   auto* range_option =
       app.add_option("--fmnist-range", test_range,
@@ -50,8 +56,11 @@ void RestoreArguments::add_to(CLI::App& app) {
       "batch form: a new folder for one restored PNG per image and report.json; with "
       "WORLD_SIZE/RANK set (torchrun), the images are shared out among the ranks");
   output_option->excludes(output_dir_option);
-  app.add_option("--batch", batch, "batch form: images solved together")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--batch", batch,
+                 fmt::format("batch form: images solved together (at most {}, and at most {} "
+                             "values in a batch)",
+                             kMaxBatch, kMaxBatchValues))
+      ->check(CLI::Range(int64_t{1}, kMaxBatch))
       ->capture_default_str();
   app.add_option("--report", report, "JSON report to write");
   app.add_option("--save-measurement", measurement_output, "also write the degraded image here");
@@ -59,6 +68,7 @@ void RestoreArguments::add_to(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--seed", seed, "seed of the measurement noise, the solver and random masks")
+      ->check(unsigned_integer())
       ->capture_default_str();
   app.add_option("--data", data, "Fashion-MNIST folder")->capture_default_str();
   app.add_flag("--quiet", quiet, "no progress bar");
@@ -72,10 +82,15 @@ namespace {
 /// [N, C, H, W] in [-1, 1] from the arguments.
 torch::Tensor load_images(const RestoreArguments& arguments) {
   if (!arguments.test_indices.empty()) {
-    return fashion_mnist_test_images(arguments.test_indices, arguments.data);
+    const auto count = static_cast<int64_t>(arguments.test_indices.size());
+    require(count <= kMaxBatch,
+            "--fmnist-test: {} images are solved as one batch; the limit is {} (restore more "
+            "with --fmnist-range FIRST:END --output-dir DIR, in batches of --batch)",
+            count, kMaxBatch);
+    return fashion_mnist_test_images(arguments.test_indices, arguments.data, "--fmnist-test");
   }
   require(!arguments.input.empty(), "restore: give --input FILE.png or --fmnist-test N");
-  return (read_png(arguments.input) * 2.0 - 1.0).unsqueeze(0);
+  return read_image("--input", arguments.input).unsqueeze(0);
 }
 
 /// The images as one PNG: itself for one image, a row of tiles for several.
@@ -123,199 +138,28 @@ nlohmann::json make_report(const RestoreArguments& arguments, const Summary& sum
   return report;
 }
 
-// --- The batch form: many images in, one PNG per image and one report out. ---
-
-struct BatchInputs {
-  torch::Tensor images;            // [N, C, H, W] in [-1, 1]
-  std::vector<std::string> names;  // one per image, the stem of its output PNG
-};
-
-BatchInputs load_batch_inputs(const RestoreArguments& arguments) {
-  BatchInputs inputs;
-  std::vector<torch::Tensor> images;
-  if (!arguments.input_dir.empty()) {
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(arguments.input_dir)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".png")
-        files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
-    require(!files.empty(), "--input-dir {}: no .png files in it", arguments.input_dir);
-    for (const auto& file : files) {
-      images.push_back(read_png(file.string()) * 2.0 - 1.0);
-      require(images.back().sizes() == images.front().sizes(),
-              "--input-dir: {} is {}, but {} is {}: all images must have one size", file.string(),
-              shape_string(images.back()), files.front().string(), shape_string(images.front()));
-      inputs.names.push_back(file.stem().string());
-    }
-    inputs.images = torch::stack(images);
-    return inputs;
-  }
-  std::vector<int64_t> indices = arguments.test_indices;
-  if (!arguments.test_range.empty()) {
-    long long first = -1, end = -1;
-    char colon = 0, rest = 0;
-    const int fields =
-        std::sscanf(arguments.test_range.c_str(), "%lld %c %lld %c", &first, &colon, &end, &rest);
-    require(fields == 3 && colon == ':' && first >= 0 && end > first,
-            "--fmnist-range {}: expected FIRST:END with 0 <= FIRST < END", arguments.test_range);
-    for (long long i = first; i < end; ++i) indices.push_back(i);
-  }
-  require(!indices.empty(),
-          "restore --output-dir: give --input-dir, --fmnist-range or --fmnist-test");
-  inputs.images = fashion_mnist_test_images(indices, arguments.data);
-  for (const auto index : indices) inputs.names.push_back(fmt::format("fmnist_test_{:05d}", index));
-  return inputs;
-}
-
-/// The output folder must be new (or empty): nothing the user has is overwritten.
-void check_output_folder(const std::string& folder) {
-  namespace fs = std::filesystem;
-  require(!fs::exists(folder) || (fs::is_directory(folder) && fs::is_empty(folder)),
-          "--output-dir {}: exists and is not an empty folder; refusing to overwrite it "
-          "(remove it or name a new folder)",
-          folder);
-  // The folder itself appears only at the end, renamed from its staging folder.
-  auto parent = fs::path(folder).lexically_normal().parent_path();
-  if (parent.empty()) parent = ".";
-  std::error_code error;
-  fs::create_directories(parent, error);
-  require(fs::is_directory(parent) && ::access(parent.c_str(), W_OK) == 0,
-          "--output-dir {}: cannot write into the folder {}", folder, parent.string());
-}
-
-int run_restore_batch(const RestoreArguments& arguments) {
-  namespace fs = std::filesystem;
-  const auto group = distributed::ProcessGroup::from_environment();
-  if (group.is_root()) check_output_folder(arguments.output_dir);
-  require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
-          "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
-  require(arguments.input.empty(), "--input is one image: use --input-dir for the batch form");
-
-  const auto prior = load_prior(arguments.prior);
-  const auto inputs = load_batch_inputs(arguments);
-  const auto images = inputs.images.to(prior.device);
-  const int64_t count = images.size(0);
-  const int64_t scale =
-      arguments.measured && arguments.forward.kind == "downsample" ? arguments.forward.factor : 1;
-  const std::vector<int64_t> shape{images.size(1), images.size(2) * scale, images.size(3) * scale};
-  prior.check_images(torch::empty({1, shape[0], shape[1], shape[2]}), "the batch's images");
-  const auto forward_operator =
-      make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
-  const auto solver = make_solver(arguments.solver.name, prior.models, arguments.solver.settings());
-  group.barrier();  // every rank has checked its inputs: fail early, not after solving
-  const auto shard = group.shard(count);
-  if (group.size() > 1) {
-    fmt::print(stderr, "restore: rank {} of {}, images {}-{}\n", group.rank(), group.size(),
-               shard.begin, shard.end - 1);
-  }
-
-  // Each rank solves its block in batches; a row per image: PSNR, SSIM, calls, pixels.
-  std::vector<torch::Tensor> rows;
-  const auto start = std::chrono::steady_clock::now();
-  for (int64_t first = shard.begin; first < shard.end; first += arguments.batch) {
-    const int64_t size = std::min(arguments.batch, shard.end - first);
-    const auto batch = images.slice(0, first, first + size);
-    Problem problem;
-    problem.forward_operator = forward_operator;
-    problem.sigma_y = arguments.sigma_y;
-    problem.image_shape = shape;
-    std::vector<uint64_t> noise_seeds;
-    for (int64_t i = first; i < first + size; ++i) {
-      noise_seeds.push_back(derive_seed(arguments.seed, {1, static_cast<uint64_t>(i)}));
-      problem.sample_seeds.push_back(derive_seed(arguments.seed, {2, static_cast<uint64_t>(i)}));
-    }
-    if (arguments.measured) {
-      problem.measurement =
-          arguments.forward.kind == "inpaint" ? forward_operator->apply(batch) : batch;
-    } else {
-      const auto clean = forward_operator->apply(batch);
-      NoiseSource noise(noise_seeds);
-      problem.measurement = clean + arguments.sigma_y * noise.randn_like(clean);
-    }
-    std::vector<IterationCallback> callbacks;
-    if (!arguments.quiet && group.is_root()) {
-      callbacks.push_back(
-          progress_bar(fmt::format("{} [{}-{}]", solver->name(), first, first + size - 1)));
-    }
-    const auto summary = solver->solve(problem, callbacks);
-    const auto estimate = summary.estimate.detach().clamp(-1.0, 1.0).to(torch::kFloat64).cpu();
-    const auto unknown = torch::full({size, 1}, std::nan(""), torch::kFloat64);
-    const auto reference = batch.cpu().to(torch::kFloat64);
-    rows.push_back(
-        torch::cat({arguments.measured ? unknown : psnr(estimate, reference).unsqueeze(1),
-                    arguments.measured ? unknown : ssim(estimate, reference).unsqueeze(1),
-                    torch::full({size, 1}, static_cast<double>(summary.network_evaluations()),
-                                torch::kFloat64),
-                    estimate.flatten(1)},
-                   1));
-  }
-  const double seconds =
-      group.max(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  const int64_t pixels = shape[0] * shape[1] * shape[2];
-  const auto local =
-      rows.empty() ? torch::empty({0, 3 + pixels}, torch::kFloat64) : torch::cat(rows);
-  const auto all = group.gather_shards(local, count);
-  if (!group.is_root()) {
-    group.barrier();  // returns once rank 0 has written the outputs (or fails with it)
-    return 0;
-  }
-
-  // Rank 0 writes everything into a staging folder, then renames it into place: a run
-  // that fails leaves no half-written output folder.
-  const auto folder = fs::path(arguments.output_dir).lexically_normal();
-  nlohmann::json per_image = nlohmann::json::array();
-  for (int64_t i = 0; i < count; ++i) {
-    nlohmann::json entry{{"name", inputs.names[i]},
-                         {"file", inputs.names[i] + ".png"},
-                         {"network_evaluations", all[i][2].item<double>()}};
-    if (!arguments.measured) {
-      entry["psnr_db"] = all[i][0].item<double>();
-      entry["ssim"] = all[i][1].item<double>();
-    }
-    per_image.push_back(entry);
-  }
-  // clang-format off
-  nlohmann::json report{{"solver", solver->name()},
-                        {"operator", arguments.forward.kind},
-                        {"sigma_y", arguments.sigma_y},
-                        {"seed", arguments.seed},
-                        {"prior", prior.description},
-                        {"images", count},
-                        {"ranks", group.size()},
-                        {"threads_per_rank", at::get_num_threads()},
-                        {"seconds", seconds},
-                        {"images_per_second", static_cast<double>(count) / seconds},
-                        {"per_image", per_image}};
-  // clang-format on
-  if (arguments.forward.kind == "inpaint") report["mask"] = arguments.forward.mask;
-  if (!arguments.measured) {
-    report["psnr_db"] = all.select(1, 0).mean().item<double>();
-    report["ssim"] = all.select(1, 1).mean().item<double>();
-  }
-  // The folder was checked above: it does not exist or is empty, and the rename replaces it.
-  write_atomically(folder.string(), [&](const std::string& staging) {
-    fs::create_directories(staging);
-    for (int64_t i = 0; i < count; ++i) {
-      const auto estimate = all[i].slice(0, 3).view({shape[0], shape[1], shape[2]});
-      write_png((fs::path(staging) / per_image[i]["file"].get<std::string>()).string(),
-                to_unit_range(estimate.to(torch::kFloat32)));
-    }
-    write_file_atomically((fs::path(staging) / "report.json").string(), report.dump(2) + "\n");
-  });
-  group.barrier();
-
-  fmt::print("{}: {} image(s) on {} rank(s), {:.1f} s, {:.2f} images/s", solver->name(), count,
-             group.size(), seconds, static_cast<double>(count) / seconds);
-  if (!arguments.measured) {
-    fmt::print(", PSNR {:.2f} dB, SSIM {:.3f}", report["psnr_db"].get<double>(),
-               report["ssim"].get<double>());
-  }
-  fmt::print("\nwrote {}/ ({} PNGs and report.json)\n", folder.string(), count);
-  return 0;
-}
-
 }  // namespace
+
+std::vector<int64_t> restored_shape(const torch::Tensor& images, int64_t scale) {
+  // In double: a factor near 2^63 must not overflow before it is refused.
+  const double pixels = static_cast<double>(images.size(2)) * static_cast<double>(images.size(3)) *
+                        static_cast<double>(scale) * static_cast<double>(scale);
+  require(pixels <= static_cast<double>(kMaxImagePixels),
+          "--factor {}: the measured {}x{} image stands for an image of {:.0f} pixels, more "
+          "than the {} pixels an image may have",
+          scale, images.size(2), images.size(3), pixels, kMaxImagePixels);
+  return {images.size(1), images.size(2) * scale, images.size(3) * scale};
+}
+
+void check_batch_size(int64_t images, const std::vector<int64_t>& shape,
+                      const std::string& option) {
+  const int64_t values = shape[0] * shape[1] * shape[2];
+  require(images * values <= kMaxBatchValues,
+          "{}: {} images of {}x{}x{} values are {} values in one batch; the limit is {} (at "
+          "most {} images of this size)",
+          option, images, shape[0], shape[1], shape[2], images * values, kMaxBatchValues,
+          std::max<int64_t>(1, kMaxBatchValues / values));
+}
 
 int run_restore(const RestoreArguments& arguments) {
   if (!arguments.output_dir.empty()) return run_restore_batch(arguments);
@@ -325,24 +169,26 @@ int run_restore(const RestoreArguments& arguments) {
   const std::vector<std::string> inputs{arguments.input, arguments.prior.denoiser,
                                         arguments.prior.consistency, arguments.prior.mixture,
                                         arguments.forward.mask};
-  check_output_path(arguments.output, inputs);
-  if (!arguments.report.empty()) check_output_path(arguments.report, inputs);
+  check_output_path("--output", arguments.output, inputs);
+  if (!arguments.report.empty()) check_output_path("--report", arguments.report, inputs);
   if (!arguments.measurement_output.empty())
-    check_output_path(arguments.measurement_output, inputs);
+    check_output_path("--save-measurement", arguments.measurement_output, inputs);
   require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
           "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
   require(!arguments.measured || !arguments.input.empty(),
           "--measured: needs --input (the measurement image)");
+  set_activity("checking the inputs");
 
   const auto prior = load_prior(arguments.prior);
   const auto images = load_images(arguments).to(prior.device);
   // A measured down-sampled image is smaller than the image it stands for.
   const int64_t scale =
       arguments.measured && arguments.forward.kind == "downsample" ? arguments.forward.factor : 1;
-  const auto shape =
-      std::vector<int64_t>{images.size(1), images.size(2) * scale, images.size(3) * scale};
+  const auto shape = restored_shape(images, scale);
   prior.check_images(torch::empty({1, shape[0], shape[1], shape[2]}),
-                     arguments.input.empty() ? "--fmnist-test" : arguments.input);
+                     arguments.input.empty() ? "--fmnist-test" : "--input " + arguments.input);
+  check_batch_size(images.size(0), shape,
+                   arguments.input.empty() ? "--fmnist-test" : "--input " + arguments.input);
   const auto forward_operator =
       make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
 
@@ -367,7 +213,13 @@ int run_restore(const RestoreArguments& arguments) {
   const auto solver = make_solver(arguments.solver.name, prior.models, arguments.solver.settings());
   std::vector<IterationCallback> callbacks;
   if (!arguments.quiet) callbacks.push_back(progress_bar(solver->name()));
-  const auto summary = solver->solve(problem, callbacks);
+  set_activity(fmt::format("solving {} image(s) with {}", images.size(0), solver->name()));
+  const auto summary = solve_or_explain_memory(
+      *solver, problem, callbacks, prior.device,
+      images.size(0) > 1 ? "restore fewer --fmnist-test images at once, or use --fmnist-range "
+                           "with --output-dir and a small --batch"
+                         : "the image is too large for this device");
+  set_activity("writing the outputs");
 
   const auto report = make_report(arguments, summary, originals, prior.description);
   // Outputs are written only once everything has succeeded, each atomically.

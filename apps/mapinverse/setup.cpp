@@ -10,11 +10,17 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "limits.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 namespace mapinverse::cli {
 
 namespace {
+
+std::string& activity() {
+  static std::string value = "starting";
+  return value;
+}
 
 torch::Device choose_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
@@ -49,6 +55,13 @@ TorchScriptForm torchscript_form(const std::string& name) {
   return TorchScriptForm::kReady;
 }
 
+/// The model file `path` given as `flag` (empty: the shipped file, which names itself).
+template <typename Load>
+auto load_model(const char* flag, const std::string& path, const char* shipped, Load&& load) {
+  if (path.empty()) return load(shipped_model_path(shipped).string());
+  return naming_flag(flag, path, [&] { return load(path); });
+}
+
 Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Device& device) {
   require(!arguments.denoiser.empty() || !arguments.consistency.empty(),
           "--prior torchscript: give --denoiser FILE and/or --consistency FILE");
@@ -63,10 +76,14 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
     if (options.form == TorchScriptForm::kOpenAiNetwork) {
       denoiser_options.form = TorchScriptForm::kEdmNetwork;
     }
-    prior.models.denoiser = load_torchscript_denoiser(arguments.denoiser, denoiser_options);
+    prior.models.denoiser = naming_flag("--denoiser", arguments.denoiser, [&] {
+      return load_torchscript_denoiser(arguments.denoiser, denoiser_options);
+    });
   }
   if (!arguments.consistency.empty()) {
-    prior.models.consistency = load_torchscript_consistency(arguments.consistency, options);
+    prior.models.consistency = naming_flag("--consistency", arguments.consistency, [&] {
+      return load_torchscript_consistency(arguments.consistency, options);
+    });
   }
   prior.description =
       fmt::format("TorchScript ({}): denoiser {}, consistency {}", arguments.torchscript_form,
@@ -79,6 +96,10 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
 }
 
 }  // namespace
+
+void set_activity(std::string description) { activity() = std::move(description); }
+
+const std::string& current_activity() { return activity(); }
 
 void PriorArguments::add_to(CLI::App& app) {
   app.add_option("--prior", kind,
@@ -101,13 +122,16 @@ void PriorArguments::add_to(CLI::App& app) {
 }
 
 Prior load_prior(const PriorArguments& arguments) {
+  set_activity(fmt::format("loading the prior ({})", arguments.kind));
   const auto device = choose_device(arguments.device);
   if (arguments.kind == "torchscript") return load_torchscript_prior(arguments, device);
   Prior prior;
   prior.device = device;
   if (arguments.kind == "mixture") {
     const auto path = or_shipped(arguments.mixture, kMixtureModelFile);
-    prior.mixture = GaussianMixturePrior::load(path);
+    prior.mixture =
+        load_model("--mixture", arguments.mixture, kMixtureModelFile,
+                   [](const std::string& file) { return GaussianMixturePrior::load(file); });
     prior.models.denoiser = prior.mixture;
     OdeConsistency::Options ode;
     ode.num_steps = 8;
@@ -119,8 +143,12 @@ Prior load_prior(const PriorArguments& arguments) {
   }
   const auto denoiser = or_shipped(arguments.denoiser, kDenoiserModelFile);
   const auto consistency = or_shipped(arguments.consistency, kConsistencyModelFile);
-  prior.models.denoiser = load_unet_denoiser(denoiser, device);
-  prior.models.consistency = load_unet_consistency(consistency, device);
+  prior.models.denoiser =
+      load_model("--denoiser", arguments.denoiser, kDenoiserModelFile,
+                 [&](const std::string& file) { return load_unet_denoiser(file, device); });
+  prior.models.consistency =
+      load_model("--consistency", arguments.consistency, kConsistencyModelFile,
+                 [&](const std::string& file) { return load_unet_consistency(file, device); });
   prior.description = fmt::format("U-Net denoiser {}, consistency model {}", denoiser, consistency);
   prior.fingerprint = fingerprint(denoiser) + fingerprint(consistency);
   prior.image_shape = {1, 28, 28};
@@ -144,10 +172,12 @@ void OperatorArguments::add_to(CLI::App& app) {
                              "probability P) or a PNG file (white = observed)",
                              fmt::join(paper_mask_names(), ", ")))
       ->capture_default_str();
-  app.add_option("--factor", factor, "down-sampling factor")
+  app.add_option("--factor", factor, "down-sampling factor; divides the image's height and width")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--blur-sigma", blur_sigma, "blur standard deviation in pixels")
+  app.add_option("--blur-sigma", blur_sigma,
+                 "blur standard deviation in pixels; the kernel's radius ceil(3 sigma) is at "
+                 "most the image's larger side")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }
@@ -172,7 +202,8 @@ torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width,
     }
     require(end == value.size() && end > 0,
             "--mask {}: expected random:P with a number P in (0, 1]", text);
-    return random_mask(height, width, probability, seed);
+    return naming_flag("--mask", text,
+                       [&] { return random_mask(height, width, probability, seed); });
   }
   for (const auto kind : all_paper_masks()) {
     if (to_string(kind) == text) return paper_mask(kind, height, width);
@@ -180,7 +211,7 @@ torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width,
   require(std::filesystem::is_regular_file(text),
           "--mask {}: not a paper mask ({}), not random:P and no such file", text,
           fmt::join(paper_mask_names(), ", "));
-  auto mask = read_mask_png(text);
+  auto mask = naming_flag("--mask", text, [&] { return read_mask_png(text); });
   require(mask.size(2) == height && mask.size(3) == width,
           "--mask {}: the mask is {}x{}, the image {}x{}", text, mask.size(2), mask.size(3), height,
           width);
@@ -200,6 +231,14 @@ std::shared_ptr<const ForwardOperator> make_operator(const OperatorArguments& ar
     return std::make_shared<AveragePool>(options);
   }
   if (arguments.kind == "blur") {
+    // The kernel is built at its full size before it is wrapped onto the image: bound it
+    // by the image (a wider kernel is a flat average anyway).
+    const double largest_side = static_cast<double>(std::max(height, width));
+    require(3.0 * arguments.blur_sigma <= largest_side,
+            "--blur-sigma {}: the blur kernel's radius, ceil(3 sigma) = {:.0f} pixels, is larger "
+            "than the image ({}x{}); the limit for this image is --blur-sigma {:.4g}",
+            arguments.blur_sigma, std::ceil(3.0 * arguments.blur_sigma), height, width,
+            largest_side / 3.0);
     GaussianBlur::Options options;
     options.sigma_pixels = arguments.blur_sigma;
     return std::make_shared<GaussianBlur>(options);
@@ -220,17 +259,21 @@ void SolverArguments::add_to(CLI::App& app) {
   app.add_option("--solver", name, solvers)
       ->check(CLI::IsMember(solver_names()))
       ->capture_default_str();
-  app.add_option("--time-steps", budget.time_steps, "MAP-GA outer time steps (paper: 20)")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--time-steps", budget.time_steps,
+                 fmt::format("MAP-GA outer time steps (paper: 20; at most {})", kMaxTimeSteps))
+      ->check(CLI::Range(int64_t{1}, kMaxTimeSteps))
       ->capture_default_str();
   app.add_option("--iterations", budget.iterations,
-                 "MAP-GA gradient-ascent iterations per time step (paper: 50)")
-      ->check(CLI::PositiveNumber)
+                 fmt::format("MAP-GA gradient-ascent iterations per time step (paper: 50; at "
+                             "most {})",
+                             kMaxIterations))
+      ->check(CLI::Range(int64_t{1}, kMaxIterations))
       ->capture_default_str();
   app.add_option("--steps", budget.steps,
-                 "reverse steps of PGDM (default 100) and DPS (default 1000); PGDM steps of "
-                 "MAP-GA-PGDM (default 20)")
-      ->check(CLI::PositiveNumber);
+                 fmt::format("reverse steps of PGDM (default 100) and DPS (default 1000); PGDM "
+                             "steps of MAP-GA-PGDM (default 20); at most {}",
+                             kMaxSteps))
+      ->check(CLI::Range(int64_t{1}, kMaxSteps));
   app.add_option("--learning-rate", budget.learning_rate,
                  "MAP-GA step size (default: sigma_y^2 + sigma_eps^2, the paper's)")
       ->check(CLI::PositiveNumber);
@@ -274,32 +317,90 @@ IterationCallback progress_bar(const std::string& label) {
 }
 
 torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
-                                        const std::string& data_directory) {
-  const auto test = read_fashion_mnist(data_directory, FashionMnistSplit::kTest);
+                                        const std::string& data_directory,
+                                        const std::string& flag) {
+  set_activity(fmt::format("reading the Fashion-MNIST test set from {}", data_directory));
+  const auto test = naming_flag("--data", data_directory, [&] {
+    return read_fashion_mnist(data_directory, FashionMnistSplit::kTest);
+  });
+  const int64_t available = test.images.size(0);
   for (const auto index : indices) {
-    require(index >= 0 && index < test.images.size(0),
-            "--fmnist-test {}: expected an index in [0, {})", index, test.images.size(0));
+    require(index >= 0 && index < available,
+            "{}: image {} is not in the test set: expected indices in [0, {})", flag, index,
+            available);
   }
   return test.images.index_select(0, torch::tensor(indices, torch::kLong));
 }
 
-void check_output_path(const std::string& output, const std::vector<std::string>& inputs) {
+torch::Tensor read_image(const std::string& flag, const std::string& path) {
+  set_activity(fmt::format("reading {}", path));
+  return naming_flag(flag, path, [&] { return read_png(path, kMaxImagePixels) * 2.0 - 1.0; });
+}
+
+bool is_read_only(const std::string& path) {
   namespace fs = std::filesystem;
-  require(!output.empty(), "expected an output path, got an empty one");
+  constexpr auto write_bits =
+      fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write;
+  std::error_code error;
+  const auto status = fs::status(path, error);
+  return !error && (status.permissions() & write_bits) == fs::perms::none;
+}
+
+void check_output_path(const std::string& flag, const std::string& output,
+                       const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  require(!output.empty(), "{}: expected an output path, got an empty one", flag);
   for (const auto& input : inputs) {
     if (input.empty() || !fs::exists(input) || !fs::exists(output)) continue;
     require(!fs::equivalent(input, output),
-            "output {} is the input file {}: refusing to overwrite it", output, input);
+            "{} {}: this is the input file {}: refusing to overwrite it", flag, output, input);
   }
-  require(!fs::is_directory(output), "output {} is a directory, expected a file path", output);
+  require(!fs::is_directory(output), "{} {}: is a directory, expected a file path", flag, output);
+  require(!fs::exists(output) || !is_read_only(output),
+          "{} {}: the file exists and is read-only: refusing to replace it", flag, output);
   auto folder = fs::path(output).parent_path();
   if (folder.empty()) folder = ".";
   std::error_code error;
   fs::create_directories(folder, error);
-  require(fs::is_directory(folder), "output {}: cannot create the folder {}", output,
+  require(fs::is_directory(folder), "{} {}: cannot create the folder {}", flag, output,
           folder.string());
-  require(::access(folder.c_str(), W_OK) == 0, "output {}: the folder {} is not writable", output,
-          folder.string());
+  require(::access(folder.c_str(), W_OK) == 0 && !is_read_only(folder.string()),
+          "{} {}: the folder {} is not writable", flag, output, folder.string());
+}
+
+namespace {
+
+/// Whether a LibTorch error is an allocation failure: c10's OutOfMemoryError, or a CUDA
+/// library that could not allocate its workspace (cuBLAS, cuDNN).
+bool is_out_of_memory(const c10::Error& error) {
+  if (dynamic_cast<const c10::OutOfMemoryError*>(&error) != nullptr) return true;
+  const std::string text = error.what_without_backtrace();
+  return text.find("out of memory") != std::string::npos ||
+         text.find("ALLOC_FAILED") != std::string::npos;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+Summary solve_or_explain_memory(const Solver& solver, const Problem& problem,
+                                const std::vector<IterationCallback>& callbacks,
+                                const torch::Device& device, const std::string& advice) {
+  const int64_t images = problem.measurement.size(0);
+  const auto explain = [&](const std::string& cause) {
+    return std::runtime_error(
+        fmt::format("out of memory on {} while solving {} image(s) at once "
+                    "({}); {}",
+                    device.str(), images, cause, advice));
+  };
+  try {
+    return solver.solve(problem, callbacks);
+  } catch (const c10::Error& error) {
+    if (!is_out_of_memory(error)) throw;
+    throw explain(first_line(error.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    throw explain("std::bad_alloc");
+  }
 }
 
 }  // namespace mapinverse::cli
