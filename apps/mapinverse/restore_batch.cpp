@@ -305,7 +305,7 @@ int run_restore_batch(const RestoreArguments& arguments) {
     write_atomically(folder.string(), [&](const std::string& staging) {
       fs::create_directories(staging);
       write_estimates(staging, inputs.names, 0,
-                      all.slice(1, 3).view({count, shape[0], shape[1], shape[2]}));
+                      all.slice(1, 3).reshape({count, shape[0], shape[1], shape[2]}));
       report = write_report(staging, all.slice(1, 0, 3), seconds);
     });
     group.barrier();

@@ -68,6 +68,36 @@ inline void write_grey_png(const std::string& path, int width, int height,
   write_png(path, image);
 }
 
+/// libpng's writer on prepared rows; alone in its function because libpng reports errors
+/// by longjmp (no local variable here changes after setjmp).
+inline void encode_png_rows(const std::string& path, png_uint_32 width, png_uint_32 height,
+                            int bit_depth, int color_type, bool interlaced,
+                            std::vector<png_bytep>& rows) {
+  std::vector<png_color> palette(256);
+  for (int i = 0; i < 256; ++i) {
+    palette[i] = {static_cast<png_byte>(i), static_cast<png_byte>(i), static_cast<png_byte>(i)};
+  }
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) throw std::runtime_error("write_png_layout: cannot open " + path);
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    std::fclose(file);
+    throw std::runtime_error("write_png_layout: libpng failed on " + path);
+  }
+  png_init_io(png, file);
+  png_set_IHDR(png, info, width, height, bit_depth, color_type,
+               interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_PLTE(png, info, palette.data(), 256);
+  png_write_info(png, info);
+  png_write_image(png, rows.data());
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  std::fclose(file);
+}
+
 /// The layouts of PNG files that users have, beyond the 8-bit grey and RGB that
 /// write_png() makes.
 enum class PngLayout { kGreyAlpha, kPalette, kRgba, kOneBitGrey, kInterlacedGrey };
@@ -102,32 +132,10 @@ inline void write_png_layout(const std::string& path, int width, int height, Png
       }
     }
   }
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) throw std::runtime_error("write_png_layout: cannot open " + path);
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png_create_info_struct(png);
   std::vector<png_bytep> pointers;
   for (auto& row : rows) pointers.push_back(row.data());
-  std::vector<png_color> palette(256);
-  for (int i = 0; i < 256; ++i) {
-    palette[i] = {static_cast<png_byte>(i), static_cast<png_byte>(i), static_cast<png_byte>(i)};
-  }
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    std::fclose(file);
-    throw std::runtime_error("write_png_layout: libpng failed on " + path);
-  }
-  png_init_io(png, file);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height),
-               bit_depth, color_type,
-               layout == PngLayout::kInterlacedGrey ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  if (layout == PngLayout::kPalette) png_set_PLTE(png, info, palette.data(), 256);
-  png_write_info(png, info);
-  png_write_image(png, pointers.data());
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  std::fclose(file);
+  encode_png_rows(path, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height),
+                  bit_depth, color_type, layout == PngLayout::kInterlacedGrey, pointers);
 }
 
 }  // namespace mapinverse::testing::bad_files
