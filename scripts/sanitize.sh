@@ -32,7 +32,7 @@ supp=$PWD/scripts/sanitizers
 scripts/install-deps.sh
 if [ "$mode" = thread ]; then
   build=${1:-build-tsan}
-  flags="-fsanitize=thread -fno-omit-frame-pointer -g -O1"
+  flags="-fsanitize=thread -fno-omit-frame-pointer -g1 -O1"
   link=-fsanitize=thread
   targets=${MAPINVERSE_SANITIZE_TARGETS:-solvers_tests}
 else

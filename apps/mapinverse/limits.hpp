@@ -6,7 +6,9 @@
 // absurd: a blur kernel wider than the image, a billion time steps, a batch of a million
 // images. They are listed in the tool's --help and in docs/reliability.md.
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -33,12 +35,16 @@ inline constexpr size_t kMaxTimes = 1000;
 /// LibTorch intra-op threads.
 inline constexpr int kMaxThreads = 1024;
 
-/// Refuses a negative number for an unsigned option: CLI11 would otherwise wrap -3
-/// around to 2^64 - 3.
+/// Refuses what is not an integer in [0, 2^64 - 1] for an unsigned option: CLI11 would
+/// otherwise wrap -3 around to 2^64 - 3 and clamp 2^64 to 2^64 - 1.
 inline CLI::Validator unsigned_integer() {
   return CLI::Validator(
       [](std::string& input) -> std::string {
-        if (input.find('-') == std::string::npos) return {};
+        const bool digits =
+            !input.empty() && input.find_first_not_of("0123456789") == std::string::npos;
+        errno = 0;
+        if (digits) std::strtoull(input.c_str(), nullptr, 10);
+        if (digits && errno != ERANGE) return {};
         return "expected an integer from 0 to " +
                std::to_string(std::numeric_limits<uint64_t>::max()) + ", got " + input;
       },
