@@ -17,11 +17,6 @@ namespace mapinverse::cli {
 
 namespace {
 
-std::string& activity() {
-  static std::string value = "starting";
-  return value;
-}
-
 torch::Device choose_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   const bool cuda = torch::cuda::is_available();
@@ -96,10 +91,6 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
 }
 
 }  // namespace
-
-void set_activity(std::string description) { activity() = std::move(description); }
-
-const std::string& current_activity() { return activity(); }
 
 void PriorArguments::add_to(CLI::App& app) {
   app.add_option("--prior", kind,
@@ -366,41 +357,6 @@ void check_output_path(const std::string& flag, const std::string& output,
           folder.string());
   require(::access(folder.c_str(), W_OK) == 0 && !is_read_only(folder.string()),
           "{} {}: the folder {} is not writable", flag, output, folder.string());
-}
-
-namespace {
-
-/// Whether a LibTorch error is an allocation failure: c10's OutOfMemoryError, or a CUDA
-/// library that could not allocate its workspace (cuBLAS, cuDNN).
-bool is_out_of_memory(const c10::Error& error) {
-  if (dynamic_cast<const c10::OutOfMemoryError*>(&error) != nullptr) return true;
-  const std::string text = error.what_without_backtrace();
-  return text.find("out of memory") != std::string::npos ||
-         text.find("ALLOC_FAILED") != std::string::npos;
-}
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-}  // namespace
-
-Summary solve_or_explain_memory(const Solver& solver, const Problem& problem,
-                                const std::vector<IterationCallback>& callbacks,
-                                const torch::Device& device, const std::string& advice) {
-  const int64_t images = problem.measurement.size(0);
-  const auto explain = [&](const std::string& cause) {
-    return std::runtime_error(
-        fmt::format("out of memory on {} while solving {} image(s) at once "
-                    "({}); {}",
-                    device.str(), images, cause, advice));
-  };
-  try {
-    return solver.solve(problem, callbacks);
-  } catch (const c10::Error& error) {
-    if (!is_out_of_memory(error)) throw;
-    throw explain(first_line(error.what_without_backtrace()));
-  } catch (const std::bad_alloc&) {
-    throw explain("std::bad_alloc");
-  }
 }
 
 }  // namespace mapinverse::cli
