@@ -23,6 +23,7 @@
 #include "bench_cell_cache.hpp"
 #include "bench_evaluation.hpp"
 #include "bench_report.hpp"
+#include "limits.hpp"
 #include "mapinverse/distributed/process_group.hpp"
 #include "mapinverse/mapinverse.hpp"
 
@@ -33,14 +34,14 @@ void BenchArguments::add_to(CLI::App& app) {
   app.add_option("--images", images, "test images (the first N); default 6 quick, 50 full")
       ->check(CLI::Range(int64_t{2}, int64_t{10000}));
   app.add_option("--time-steps", time_steps, "MAP-GA time steps (default 8 quick, 20 full)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, kMaxTimeSteps));
   app.add_option("--iterations", iterations,
                  "MAP-GA iterations per step (default 4 quick, 10 full)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, kMaxIterations));
   app.add_option("--pgdm-steps", pgdm_steps, "PGDM steps (default 40 quick, 100 full)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, kMaxSteps));
   app.add_option("--batch", batch, "images solved together")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(int64_t{1}, kMaxBatch))
       ->capture_default_str();
   app.add_option("--tables", tables, "which tables (1, 2, 3)")
       ->check(CLI::IsMember({1, 2, 3}))
@@ -49,7 +50,9 @@ void BenchArguments::add_to(CLI::App& app) {
   app.add_option("--masks", masks, "masks")
       ->check(CLI::IsMember(paper_mask_names()))
       ->capture_default_str();
-  app.add_option("--seed", seed, "seed of the noise and the solvers")->capture_default_str();
+  app.add_option("--seed", seed, "seed of the noise and the solvers")
+      ->check(unsigned_integer())
+      ->capture_default_str();
   app.add_option("--out", out, "folder for results.json, tables.md and the figures")
       ->capture_default_str();
   app.add_option("--data", data, "Fashion-MNIST folder")->capture_default_str();
@@ -274,7 +277,7 @@ int run_bench(BenchArguments arguments) {
   // One process, or one rank of WORLD_SIZE (torchrun's variables): each rank solves its
   // block of the images; rank 0 reads and writes the outputs.
   const auto group = distributed::ProcessGroup::from_environment();
-  if (group.is_root()) check_output_path((folder / "results.json").string(), {});
+  if (group.is_root()) check_output_path("--out", (folder / "results.json").string(), {});
   if (!group.is_root()) arguments.quiet = true;
   if (group.size() > 1) {
     const auto shard = group.shard(arguments.images);

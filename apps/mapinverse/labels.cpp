@@ -2,6 +2,7 @@
 // images (--input-dir).
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "mapinverse/core/tensor_checks.hpp"
 #include "mapinverse/io/png.hpp"
+#include "limits.hpp"
 #include "setup.hpp"
 
 namespace mapinverse::cli {
@@ -90,21 +92,47 @@ std::vector<int64_t> read_labels_file(const std::string& path,
   return labels;
 }
 
-ImageFolder read_image_folder(const std::string& folder, const std::string& flag) {
+namespace {
+
+/// The folder's PNG files (extension .png in any case; hidden files, such as the "._x.png"
+/// that macOS leaves, and sub-folders skipped), sorted by name. Two files whose outputs
+/// would share a name are refused.
+std::vector<std::filesystem::path> png_files(const std::string& folder, const std::string& flag) {
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".png")
-      files.push_back(entry.path());
+    auto extension = entry.path().extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool hidden = entry.path().filename().string().rfind('.', 0) == 0;
+    if (entry.is_regular_file() && extension == ".png" && !hidden) files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   require(!files.empty(), "{} {}: no .png files in it", flag, folder);
+  std::map<std::string, std::filesystem::path> by_stem;
+  for (const auto& file : files) {
+    const auto [other, added] = by_stem.emplace(file.stem().string(), file);
+    require(added, "{} {}: {} and {} would both be restored as {}.png; rename one", flag, folder,
+            other->second.filename().string(), file.filename().string(), file.stem().string());
+  }
+  return files;
+}
+
+}  // namespace
+
+ImageFolder read_image_folder(const std::string& folder, const std::string& flag) {
+  const auto files = png_files(folder, flag);
   ImageFolder result;
   std::vector<torch::Tensor> images;
   for (const auto& file : files) {
-    images.push_back(read_png(file.string()) * 2.0 - 1.0);
+    images.push_back(read_image(flag, file.string()));
     require(images.back().sizes() == images.front().sizes(),
             "{}: {} is {}, but {} is {}: all images must have one size", flag, file.string(),
             shape_string(images.back()), files.front().string(), shape_string(images.front()));
+    const auto total = static_cast<int64_t>(files.size()) * images.front().numel();
+    require(total <= kMaxInputValues,
+            "{} {}: {} images of {} values are {} values; the limit is {} (restore the folder "
+            "in parts)",
+            flag, folder, files.size(), shape_string(images.front()), total, kMaxInputValues);
     result.names.push_back(file.stem().string());
   }
   result.images = torch::stack(images);

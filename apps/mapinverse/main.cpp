@@ -6,11 +6,14 @@
 //   mapinverse sample --sampler consistency -o samples.png
 
 #include <iostream>
+#include <new>
+#include <string>
 
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
 #include "bench.hpp"
+#include "limits.hpp"
 #include "mapinverse/core/threads.hpp"
 #include "mapinverse/version.hpp"
 #include "restore.hpp"
@@ -25,7 +28,7 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads,
                  "LibTorch intra-op threads (default: LibTorch's choice, usually one per core)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, mapinverse::cli::kMaxThreads));
 
   mapinverse::cli::RestoreArguments restore;
   restore.add_to(
@@ -41,6 +44,17 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("restore")) return mapinverse::cli::run_restore(restore);
     if (app.got_subcommand("bench")) return mapinverse::cli::run_bench(bench);
     return mapinverse::cli::run_sample(sample);
+  } catch (const c10::Error& error) {
+    // LibTorch's own message: its first line (the rest is a C++ backtrace, of no use to
+    // the user) and what the tool was doing.
+    const std::string text = error.what_without_backtrace();
+    std::cerr << "mapinverse: error while " << mapinverse::cli::current_activity()
+              << ": LibTorch: " << text.substr(0, text.find('\n')) << '\n';
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "mapinverse: error while " << mapinverse::cli::current_activity()
+              << ": out of memory\n";
+    return 1;
   } catch (const std::exception& error) {
     std::cerr << "mapinverse: error: " << error.what() << '\n';
     return 1;

@@ -1,5 +1,6 @@
 // mapinverse restore: one image (a PNG or Fashion-MNIST test images) degraded by an
-// operator and restored by a solver; the restored PNG and an optional JSON report.
+// operator and restored by a solver; the restored PNG and an optional JSON report. The
+// batch form (--output-dir) is in restore_batch.cpp.
 
 #include "restore.hpp"
 
@@ -16,7 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "mapinverse/distributed/process_group.hpp"
+#include "limits.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 namespace mapinverse::cli {
@@ -27,11 +28,16 @@ void RestoreArguments::add_to(CLI::App& app) {
           ->check(CLI::ExistingFile);
   auto* test_option =
       app.add_option("--fmnist-test", test_indices,
-                     "Fashion-MNIST test image indices instead of --input (several: one grid)")
+                     fmt::format("Fashion-MNIST test image indices instead of --input (several: "
+                                 "one grid, solved as one batch of at most {})",
+                                 kMaxBatch))
           ->check(CLI::NonNegativeNumber);
   input_option->excludes(test_option);
   auto* input_dir_option =
-      app.add_option("--input-dir", input_dir, "batch form: restore every PNG of this folder")
+      app.add_option("--input-dir", input_dir,
+                     fmt::format("batch form: restore every PNG (.png, any case; not hidden "
+                                 "files) of this folder, at most {} values in all",
+                                 kMaxInputValues))
           ->check(CLI::ExistingDirectory);
   auto* range_option =
       app.add_option("--fmnist-range", test_range,
@@ -50,8 +56,11 @@ void RestoreArguments::add_to(CLI::App& app) {
       "batch form: a new folder for one restored PNG per image and report.json; with "
       "WORLD_SIZE/RANK set (torchrun), the images are shared out among the ranks");
   output_option->excludes(output_dir_option);
-  app.add_option("--batch", batch, "batch form: images solved together")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--batch", batch,
+                 fmt::format("batch form: images solved together (at most {}, and at most {} "
+                             "values in a batch)",
+                             kMaxBatch, kMaxBatchValues))
+      ->check(CLI::Range(int64_t{1}, kMaxBatch))
       ->capture_default_str();
   app.add_option("--report", report, "JSON report to write");
   app.add_option("--save-measurement", measurement_output, "also write the degraded image here");
@@ -59,6 +68,7 @@ void RestoreArguments::add_to(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--seed", seed, "seed of the measurement noise, the solver and random masks")
+      ->check(unsigned_integer())
       ->capture_default_str();
   app.add_option("--data", data, "Fashion-MNIST folder")->capture_default_str();
   auto* class_option = app.add_option(
@@ -83,10 +93,15 @@ namespace {
 /// [N, C, H, W] in [-1, 1] from the arguments.
 torch::Tensor load_images(const RestoreArguments& arguments) {
   if (!arguments.test_indices.empty()) {
-    return fashion_mnist_test_images(arguments.test_indices, arguments.data);
+    const auto count = static_cast<int64_t>(arguments.test_indices.size());
+    require(count <= kMaxBatch,
+            "--fmnist-test: {} images are solved as one batch; the limit is {} (restore more "
+            "with --fmnist-range FIRST:END --output-dir DIR, in batches of --batch)",
+            count, kMaxBatch);
+    return fashion_mnist_test_images(arguments.test_indices, arguments.data, "--fmnist-test");
   }
   require(!arguments.input.empty(), "restore: give --input FILE.png or --fmnist-test N");
-  return (read_png(arguments.input) * 2.0 - 1.0).unsqueeze(0);
+  return read_image("--input", arguments.input).unsqueeze(0);
 }
 
 /// The images as one PNG: itself for one image, a row of tiles for several.
@@ -137,6 +152,27 @@ nlohmann::json make_report(const RestoreArguments& arguments, const Summary& sum
 
 }  // namespace
 
+std::vector<int64_t> restored_shape(const torch::Tensor& images, int64_t scale) {
+  // In double: a factor near 2^63 must not overflow before it is refused.
+  const double pixels = static_cast<double>(images.size(2)) * static_cast<double>(images.size(3)) *
+                        static_cast<double>(scale) * static_cast<double>(scale);
+  require(pixels <= static_cast<double>(kMaxImagePixels),
+          "--factor {}: the measured {}x{} image stands for an image of {:.0f} pixels, more "
+          "than the {} pixels an image may have",
+          scale, images.size(2), images.size(3), pixels, kMaxImagePixels);
+  return {images.size(1), images.size(2) * scale, images.size(3) * scale};
+}
+
+void check_batch_size(int64_t images, const std::vector<int64_t>& shape,
+                      const std::string& option) {
+  const int64_t values = shape[0] * shape[1] * shape[2];
+  require(images * values <= kMaxBatchValues,
+          "{}: {} images of {}x{}x{} values are {} values in one batch; the limit is {} (at "
+          "most {} images of this size)",
+          option, images, shape[0], shape[1], shape[2], images * values, kMaxBatchValues,
+          std::max<int64_t>(1, kMaxBatchValues / values));
+}
+
 int run_restore(const RestoreArguments& arguments) {
   if (!arguments.output_dir.empty()) return run_restore_batch(arguments);
   require(!arguments.output.empty(), "--output is required (or --output-dir for the batch form)");
@@ -145,24 +181,26 @@ int run_restore(const RestoreArguments& arguments) {
   const std::vector<std::string> inputs{arguments.input, arguments.prior.denoiser,
                                         arguments.prior.consistency, arguments.prior.mixture,
                                         arguments.forward.mask};
-  check_output_path(arguments.output, inputs);
-  if (!arguments.report.empty()) check_output_path(arguments.report, inputs);
+  check_output_path("--output", arguments.output, inputs);
+  if (!arguments.report.empty()) check_output_path("--report", arguments.report, inputs);
   if (!arguments.measurement_output.empty())
-    check_output_path(arguments.measurement_output, inputs);
+    check_output_path("--save-measurement", arguments.measurement_output, inputs);
   require(std::isfinite(arguments.sigma_y) && arguments.sigma_y >= 0.0,
           "--sigma-y {}: expected a finite value >= 0", arguments.sigma_y);
   require(!arguments.measured || !arguments.input.empty(),
           "--measured: needs --input (the measurement image)");
+  set_activity("checking the inputs");
 
   const auto prior = load_prior(arguments.prior);
   const auto images = load_images(arguments).to(prior.device);
   // A measured down-sampled image is smaller than the image it stands for.
   const int64_t scale =
       arguments.measured && arguments.forward.kind == "downsample" ? arguments.forward.factor : 1;
-  const auto shape =
-      std::vector<int64_t>{images.size(1), images.size(2) * scale, images.size(3) * scale};
+  const auto shape = restored_shape(images, scale);
   prior.check_images(torch::empty({1, shape[0], shape[1], shape[2]}),
-                     arguments.input.empty() ? "--fmnist-test" : arguments.input);
+                     arguments.input.empty() ? "--fmnist-test" : "--input " + arguments.input);
+  check_batch_size(images.size(0), shape,
+                   arguments.input.empty() ? "--fmnist-test" : "--input " + arguments.input);
   const auto forward_operator =
       make_operator(arguments.forward, shape[1], shape[2], arguments.seed);
 
@@ -188,7 +226,13 @@ int run_restore(const RestoreArguments& arguments) {
   const auto solver = make_solver(arguments.solver.name, prior.models, arguments.solver.settings());
   std::vector<IterationCallback> callbacks;
   if (!arguments.quiet) callbacks.push_back(progress_bar(solver->name()));
-  const auto summary = solver->solve(problem, callbacks);
+  set_activity(fmt::format("solving {} image(s) with {}", images.size(0), solver->name()));
+  const auto summary = solve_or_explain_memory(
+      *solver, problem, callbacks, prior.device,
+      images.size(0) > 1 ? "restore fewer --fmnist-test images at once, or use --fmnist-range "
+                           "with --output-dir and a small --batch"
+                         : "the image is too large for this device");
+  set_activity("writing the outputs");
 
   const auto report = make_report(arguments, summary, originals, prior.description);
   // Outputs are written only once everything has succeeded, each atomically.

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
 #include "setup.hpp"
@@ -41,5 +42,17 @@ struct RestoreArguments {
 int run_restore(const RestoreArguments& arguments);
 /// The batch form (--output-dir), in restore_batch.cpp.
 int run_restore_batch(const RestoreArguments& arguments);
+
+/// The batch form (--output-dir): restore_batch.cpp.
+int run_restore_batch(const RestoreArguments& arguments);
+
+/// [C, H, W] of the images the measurements `images` [N, C, h, w] stand for: h x w times
+/// `scale` (the down-sampling factor of a measured image, else 1); at most
+/// kMaxImagePixels pixels, else std::invalid_argument naming --factor.
+std::vector<int64_t> restored_shape(const torch::Tensor& images, int64_t scale);
+
+/// Throws std::invalid_argument naming `option` (the flag and the value the user gave)
+/// when `images` images of `shape` exceed kMaxBatchValues values.
+void check_batch_size(int64_t images, const std::vector<int64_t>& shape, const std::string& option);
 
 }  // namespace mapinverse::cli

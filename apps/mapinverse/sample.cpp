@@ -6,32 +6,44 @@
 
 #include <fmt/format.h>
 
+#include "limits.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 namespace mapinverse::cli {
 
 void SampleArguments::add_to(CLI::App& app) {
   app.add_option("--count", count, "number of samples")
-      ->check(CLI::Range(int64_t{1}, int64_t{1024}))
+      ->check(CLI::Range(int64_t{1}, kMaxBatch))
       ->capture_default_str();
   app.add_option("--sampler", sampler,
                  "heun: EDM's Heun sampler on the denoiser; consistency: the consistency model "
                  "at --times; exact: direct draws (only --prior mixture)")
       ->check(CLI::IsMember({"heun", "consistency", "exact"}))
       ->capture_default_str();
-  app.add_option("--steps", steps, "Heun sampler noise levels (2 steps - 1 NFE)")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--steps", steps,
+                 fmt::format("Heun sampler noise levels (2 steps - 1 NFE; at most {})", kMaxSteps))
+      ->check(CLI::Range(int64_t{1}, kMaxSteps))
       ->capture_default_str();
-  app.add_option("--times", times, "consistency sampler times, decreasing (e.g. 80 0.8)")
+  app.add_option(
+         "--times", times,
+         fmt::format("consistency sampler times, decreasing (e.g. 80 0.8; at most {})", kMaxTimes))
       ->capture_default_str();
-  app.add_option("--seed", seed, "seed")->capture_default_str();
+  app.add_option("--seed", seed, "seed")->check(unsigned_integer())->capture_default_str();
   app.add_option("-o,--output", output, "PNG grid to write")->required();
   prior.add_to(app);
 }
 
 int run_sample(const SampleArguments& arguments) {
-  check_output_path(arguments.output, {arguments.prior.denoiser, arguments.prior.consistency,
-                                       arguments.prior.mixture});
+  require(arguments.times.size() <= kMaxTimes, "--times: {} times given; the limit is {}",
+          arguments.times.size(), kMaxTimes);
+  for (size_t i = 0; i < arguments.times.size(); ++i) {
+    const double time = arguments.times[i];
+    require(std::isfinite(time) && time > 0.0 && (i == 0 || time < arguments.times[i - 1]),
+            "--times: time {} is {}; expected finite, positive and decreasing times", i + 1, time);
+  }
+  check_output_path(
+      "--output", arguments.output,
+      {arguments.prior.denoiser, arguments.prior.consistency, arguments.prior.mixture});
   const auto prior = load_prior(arguments.prior);
   require(!prior.image_shape.empty(),
           "sample: the image shape of a TorchScript prior is unknown; restore with it "

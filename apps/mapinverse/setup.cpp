@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
+#include "limits.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 namespace mapinverse::cli {
@@ -95,6 +96,13 @@ void adopt_record(const TorchScriptModule& module, Prior& prior) {
   prior.takes_labels = prior.takes_labels || module.takes_labels();
 }
 
+/// The model file `path` given as `flag` (empty: the shipped file, which names itself).
+template <typename Load>
+auto load_model(const char* flag, const std::string& path, const char* shipped, Load&& load) {
+  if (path.empty()) return load(shipped_model_path(shipped).string());
+  return naming_flag(flag, path, [&] { return load(path); });
+}
+
 Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Device& device) {
   require(!arguments.denoiser.empty() || !arguments.consistency.empty(),
           "--prior torchscript: give --denoiser FILE and/or --consistency FILE");
@@ -106,7 +114,9 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
   if (!arguments.denoiser.empty()) {
     options.form =
         chosen_form(arguments.denoiser_form, arguments.torchscript_form, "--denoiser-form");
-    prior.models.denoiser = load_torchscript_denoiser(arguments.denoiser, options);
+    prior.models.denoiser = naming_flag("--denoiser", arguments.denoiser, [&] {
+      return load_torchscript_denoiser(arguments.denoiser, options);
+    });
     const auto* module =
         module_of<Denoiser, TorchScriptDenoiser, EdmDenoiser>(*prior.models.denoiser);
     adopt_record(*module, prior);
@@ -116,7 +126,9 @@ Prior load_torchscript_prior(const PriorArguments& arguments, const torch::Devic
   if (!arguments.consistency.empty()) {
     options.form =
         chosen_form(arguments.consistency_form, arguments.torchscript_form, "--consistency-form");
-    prior.models.consistency = load_torchscript_consistency(arguments.consistency, options);
+    prior.models.consistency = naming_flag("--consistency", arguments.consistency, [&] {
+      return load_torchscript_consistency(arguments.consistency, options);
+    });
     const auto* module = module_of<ConsistencyModel, TorchScriptConsistency, BoundaryConsistency>(
         *prior.models.consistency);
     adopt_record(*module, prior);
@@ -167,13 +179,16 @@ void PriorArguments::add_to(CLI::App& app) {
 }
 
 Prior load_prior(const PriorArguments& arguments) {
+  set_activity(fmt::format("loading the prior ({})", arguments.kind));
   const auto device = choose_device(arguments.device);
   if (arguments.kind == "torchscript") return load_torchscript_prior(arguments, device);
   Prior prior;
   prior.device = device;
   if (arguments.kind == "mixture") {
     const auto path = or_shipped(arguments.mixture, kMixtureModelFile);
-    prior.mixture = GaussianMixturePrior::load(path);
+    prior.mixture =
+        load_model("--mixture", arguments.mixture, kMixtureModelFile,
+                   [](const std::string& file) { return GaussianMixturePrior::load(file); });
     prior.models.denoiser = prior.mixture;
     OdeConsistency::Options ode;
     ode.num_steps = 8;
@@ -185,8 +200,12 @@ Prior load_prior(const PriorArguments& arguments) {
   }
   const auto denoiser = or_shipped(arguments.denoiser, kDenoiserModelFile);
   const auto consistency = or_shipped(arguments.consistency, kConsistencyModelFile);
-  prior.models.denoiser = load_unet_denoiser(denoiser, device);
-  prior.models.consistency = load_unet_consistency(consistency, device);
+  prior.models.denoiser =
+      load_model("--denoiser", arguments.denoiser, kDenoiserModelFile,
+                 [&](const std::string& file) { return load_unet_denoiser(file, device); });
+  prior.models.consistency =
+      load_model("--consistency", arguments.consistency, kConsistencyModelFile,
+                 [&](const std::string& file) { return load_unet_consistency(file, device); });
   prior.description = fmt::format("U-Net denoiser {}, consistency model {}", denoiser, consistency);
   prior.fingerprint = fingerprint(denoiser) + fingerprint(consistency);
   prior.image_shape = {1, 28, 28};
@@ -210,10 +229,12 @@ void OperatorArguments::add_to(CLI::App& app) {
                              "probability P) or a PNG file (white = observed)",
                              fmt::join(paper_mask_names(), ", ")))
       ->capture_default_str();
-  app.add_option("--factor", factor, "down-sampling factor")
+  app.add_option("--factor", factor, "down-sampling factor; divides the image's height and width")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--blur-sigma", blur_sigma, "blur standard deviation in pixels")
+  app.add_option("--blur-sigma", blur_sigma,
+                 "blur standard deviation in pixels; the kernel's radius ceil(3 sigma) is at "
+                 "most the image's larger side")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }
@@ -238,7 +259,8 @@ torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width,
     }
     require(end == value.size() && end > 0,
             "--mask {}: expected random:P with a number P in (0, 1]", text);
-    return random_mask(height, width, probability, seed);
+    return naming_flag("--mask", text,
+                       [&] { return random_mask(height, width, probability, seed); });
   }
   for (const auto kind : all_paper_masks()) {
     if (to_string(kind) == text) return paper_mask(kind, height, width);
@@ -246,7 +268,7 @@ torch::Tensor parse_mask(const std::string& text, int64_t height, int64_t width,
   require(std::filesystem::is_regular_file(text),
           "--mask {}: not a paper mask ({}), not random:P and no such file", text,
           fmt::join(paper_mask_names(), ", "));
-  auto mask = read_mask_png(text);
+  auto mask = naming_flag("--mask", text, [&] { return read_mask_png(text); });
   require(mask.size(2) == height && mask.size(3) == width,
           "--mask {}: the mask is {}x{}, the image {}x{}", text, mask.size(2), mask.size(3), height,
           width);
@@ -266,6 +288,14 @@ std::shared_ptr<const ForwardOperator> make_operator(const OperatorArguments& ar
     return std::make_shared<AveragePool>(options);
   }
   if (arguments.kind == "blur") {
+    // The kernel is built at its full size before it is wrapped onto the image: bound it
+    // by the image (a wider kernel is a flat average anyway).
+    const double largest_side = static_cast<double>(std::max(height, width));
+    require(3.0 * arguments.blur_sigma <= largest_side,
+            "--blur-sigma {}: the blur kernel's radius, ceil(3 sigma) = {:.0f} pixels, is larger "
+            "than the image ({}x{}); the limit for this image is --blur-sigma {:.4g}",
+            arguments.blur_sigma, std::ceil(3.0 * arguments.blur_sigma), height, width,
+            largest_side / 3.0);
     GaussianBlur::Options options;
     options.sigma_pixels = arguments.blur_sigma;
     return std::make_shared<GaussianBlur>(options);
@@ -286,18 +316,22 @@ void SolverArguments::add_to(CLI::App& app) {
   app.add_option("--solver", name, solvers)
       ->check(CLI::IsMember(solver_names()))
       ->capture_default_str();
-  app.add_option("--time-steps", budget.time_steps, "MAP-GA outer time steps (paper: 20)")
-      ->check(CLI::PositiveNumber)
+  app.add_option("--time-steps", budget.time_steps,
+                 fmt::format("MAP-GA outer time steps (paper: 20; at most {})", kMaxTimeSteps))
+      ->check(CLI::Range(int64_t{1}, kMaxTimeSteps))
       ->capture_default_str();
   app.add_option("--iterations", budget.iterations,
-                 "MAP-GA gradient-ascent iterations per time step (paper: 50)")
-      ->check(CLI::PositiveNumber)
+                 fmt::format("MAP-GA gradient-ascent iterations per time step (paper: 50; at "
+                             "most {})",
+                             kMaxIterations))
+      ->check(CLI::Range(int64_t{1}, kMaxIterations))
       ->capture_default_str();
   app.add_option("--steps", budget.steps,
-                 "reverse steps of PGDM (default 100), DPS (default 1000), DDRM (default 20) "
-                 "and DiffPIR (default 100); annealing levels of DAPS (default 200); PGDM steps "
-                 "of MAP-GA-PGDM (default 20)")
-      ->check(CLI::PositiveNumber);
+                 fmt::format("reverse steps of PGDM (default 100), DPS (default 1000), DDRM "
+                             "(default 20) and DiffPIR (default 100); annealing levels of DAPS "
+                             "(default 200); PGDM steps of MAP-GA-PGDM (default 20); at most {}",
+                             kMaxSteps))
+      ->check(CLI::Range(int64_t{1}, kMaxSteps));
   app.add_option("--learning-rate", budget.learning_rate,
                  "MAP-GA step size (default: sigma_y^2 + sigma_eps^2, the paper's)")
       ->check(CLI::PositiveNumber);
@@ -342,35 +376,6 @@ IterationCallback progress_bar(const std::string& label) {
     std::fflush(stderr);
     return CallbackResult::kContinue;
   };
-}
-
-torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
-                                        const std::string& data_directory) {
-  const auto test = read_fashion_mnist(data_directory, FashionMnistSplit::kTest);
-  for (const auto index : indices) {
-    require(index >= 0 && index < test.images.size(0),
-            "--fmnist-test {}: expected an index in [0, {})", index, test.images.size(0));
-  }
-  return test.images.index_select(0, torch::tensor(indices, torch::kLong));
-}
-
-void check_output_path(const std::string& output, const std::vector<std::string>& inputs) {
-  namespace fs = std::filesystem;
-  require(!output.empty(), "expected an output path, got an empty one");
-  for (const auto& input : inputs) {
-    if (input.empty() || !fs::exists(input) || !fs::exists(output)) continue;
-    require(!fs::equivalent(input, output),
-            "output {} is the input file {}: refusing to overwrite it", output, input);
-  }
-  require(!fs::is_directory(output), "output {} is a directory, expected a file path", output);
-  auto folder = fs::path(output).parent_path();
-  if (folder.empty()) folder = ".";
-  std::error_code error;
-  fs::create_directories(folder, error);
-  require(fs::is_directory(folder), "output {}: cannot create the folder {}", output,
-          folder.string());
-  require(::access(folder.c_str(), W_OK) == 0, "output {}: the folder {} is not writable", output,
-          folder.string());
 }
 
 }  // namespace mapinverse::cli

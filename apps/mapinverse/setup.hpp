@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <stdexcept>
 #include <vector>
 
 #include <torch/torch.h>
@@ -124,13 +125,49 @@ struct SolverArguments {
 /// printed every 10 % otherwise.
 IterationCallback progress_bar(const std::string& label);
 
-/// The Fashion-MNIST test images with these indices, [N,1,28,28] in [-1, 1].
+/// The Fashion-MNIST test images with these indices, [N,1,28,28] in [-1, 1]. `flag` is
+/// the option the indices came from (--fmnist-test, --fmnist-range), named in errors.
 torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
-                                        const std::string& data_directory);
+                                        const std::string& data_directory, const std::string& flag);
 
-/// Checks a path the program is about to write: its folder exists or can be made, and it
-/// is none of `inputs`. Throws std::invalid_argument naming the path otherwise.
-void check_output_path(const std::string& output, const std::vector<std::string>& inputs);
+/// Runs `action`; a std::invalid_argument or std::runtime_error it throws is rethrown, of
+/// the same type, prefixed by "<flag> <value>: " (unless the message names the flag
+/// already), so that the user learns which of their options was wrong.
+template <typename Action>
+auto naming_flag(const std::string& flag, const std::string& value, Action&& action) {
+  const auto prefixed = [&](const std::exception& error) {
+    const std::string message = error.what();
+    return message.rfind(flag, 0) == 0 ? message : flag + " " + value + ": " + message;
+  };
+  try {
+    return action();
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(prefixed(error));
+  } catch (const std::runtime_error& error) {
+    throw std::runtime_error(prefixed(error));
+  }
+}
+
+/// The image file `path` (given as `flag`) in [-1, 1], [C, H, W]; at most
+/// kMaxImagePixels pixels.
+torch::Tensor read_image(const std::string& flag, const std::string& path);
+
+/// Checks a path the program is about to write (given as `flag`): its folder exists or can
+/// be made and is writable, it is none of `inputs`, and it is not an existing read-only
+/// file (one without any write permission bit: refused even for root, who could replace
+/// it). Throws std::invalid_argument naming the flag and the path otherwise.
+void check_output_path(const std::string& flag, const std::string& output,
+                       const std::vector<std::string>& inputs);
+
+/// True when `path` (a file or folder) has no write permission bit at all.
+bool is_read_only(const std::string& path);
+
+/// Solves `problem` ([N, ...], `images` of them); running out of memory (on the GPU or
+/// the CPU) becomes a std::runtime_error that names the number of images solved at once
+/// and ends with `advice` (which option to make smaller). The batch is not split.
+Summary solve_or_explain_memory(const Solver& solver, const Problem& problem,
+                                const std::vector<IterationCallback>& callbacks,
+                                const torch::Device& device, const std::string& advice);
 
 /// A seed derived from `seed` and the parts that identify one use of it (what it is for,
 /// which image, which setting): mix_seed chained over the parts. Per-image seeds made

@@ -1,6 +1,7 @@
 # The command-line tool's side of the bad-input corpus: each case runs `mapinverse`
 # with one thing wrong and must end with a non-zero exit, a message naming the problem
-# and no output file. The bad files come from the fixture below.
+# and no output file. The odd-input cases (further down) are valid but unusual and must
+# succeed. The files come from the fixture below.
 set(fixtures ${CMAKE_CURRENT_BINARY_DIR}/tool_bad_inputs)
 add_test(NAME "tool: bad-input fixtures" COMMAND reliability_tests "[.tool_fixtures]")
 set_tests_properties("tool: bad-input fixtures" PROPERTIES
@@ -29,10 +30,22 @@ function(bad_input name expect)
     FIXTURES_REQUIRED tool_bad_inputs)
 endfunction()
 
+# odd_input(NAME EXPECT OUTPUT path ARGS ...): must exit 0, print EXPECT and write OUTPUT.
+function(odd_input name expect)
+  cmake_parse_arguments(PARSE_ARGV 2 case "" "OUTPUT" "ARGS")
+  string(REPLACE "@F@" "${fixtures}" arguments "${case_ARGS}")
+  string(REPLACE "@F@" "${fixtures}" output "${case_OUTPUT}")
+  string(REPLACE ";" "|" arguments "${arguments}")
+  add_test(NAME "tool: odd input: ${name}"
+    COMMAND ${CMAKE_COMMAND} -DTOOL=$<TARGET_FILE:mapinverse_cli> "-DARGS=${arguments}"
+      "-DEXPECT=${expect}" "-DOUTPUT=${output}" -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/run_good_input.cmake)
+  set_tests_properties("tool: odd input: ${name}" PROPERTIES FIXTURES_REQUIRED tool_bad_inputs)
+endfunction()
+
 set(R restore --quiet --time-steps 2 --iterations 1)
 bad_input("no subcommand" "A subcommand is required")
 bad_input("no output" "--output is required" ARGS ${R} --fmnist-test 0)
-bad_input("test index out of range" "expected an index in [0, 10000)" ARGS ${R} --fmnist-test 10000 -o @OUT@)
+bad_input("test index out of range" "--fmnist-test: image 10000 is not in the test set: expected indices in [0, 10000)" ARGS ${R} --fmnist-test 10000 -o @OUT@)
 bad_input("negative test index" "--fmnist-test" ARGS ${R} --fmnist-test -1 -o @OUT@)
 bad_input("missing input" "File does not exist" ARGS ${R} --input @F@/missing.png -o @OUT@)
 bad_input("input not a PNG" "is not a PNG file" ARGS ${R} --input @F@/text.png -o @OUT@)
@@ -68,3 +81,65 @@ bad_input("output path that is a folder" "is a directory" OUTPUT @F@/out/never.p
 bad_input("unwritable report: no restored image either" "cannot create the folder" ARGS ${R} --fmnist-test 0 --report /proc/mapinverse_no_such_dir/r.json -o @OUT@)
 bad_input("sample count 0" "--count" ARGS sample --count 0 -o @OUT@)
 bad_input("bench with one image" "--images" ARGS bench --images 1 --out @F@/out/bench)
+
+# Inputs whose cost or meaning is extreme: each bounded up front, named by the flag given.
+bad_input("blur kernel larger than the image" "--blur-sigma 10000: the blur kernel's radius" ARGS ${R} --fmnist-test 0 --operator blur --blur-sigma 1e4 -o @OUT@)
+bad_input("infinite blur" "--blur-sigma" ARGS ${R} --fmnist-test 0 --operator blur --blur-sigma inf -o @OUT@)
+bad_input("negative seed" "--seed: expected an integer from 0 to 18446744073709551615, got -3" ARGS ${R} --fmnist-test 0 --seed -3 -o @OUT@)
+bad_input("seed past 2^64 - 1" "--seed: expected an integer from 0 to 18446744073709551615, got 18446744073709551616" ARGS ${R} --fmnist-test 0 --seed 18446744073709551616 -o @OUT@)
+bad_input("negative sample seed" "--seed: expected an integer" ARGS sample --seed -1 -o @OUT@)
+bad_input("negative bench seed" "--seed: expected an integer" ARGS bench --seed -7 --out @F@/out/bench)
+bad_input("range past the test set names --fmnist-range" "--fmnist-range 9990:10010: END = 10010 is past the test set's 10000 images" OUTPUT @F@/out/range ARGS ${R} --fmnist-range 9990:10010 --output-dir @F@/out/range)
+bad_input("negative range" "--fmnist-range -5:10" OUTPUT @F@/out/range ARGS ${R} --fmnist-range -5:10 --output-dir @F@/out/range)
+set(many_indices "")
+foreach(i RANGE 1024)
+  list(APPEND many_indices ${i})
+endforeach()
+bad_input("1025 --fmnist-test images in one batch" "--fmnist-test: 1025 images are solved as one batch; the limit is 1024" ARGS ${R} --fmnist-test ${many_indices} -o @OUT@)
+bad_input("batch above the limit" "--batch: Value 100000 not in range 1 to 1024" OUTPUT @F@/out/batch ARGS ${R} --fmnist-range 0:10 --batch 100000 --output-dir @F@/out/batch)
+bad_input("batch of large images above the values limit" "--batch 16: 5 images of 1x2048x2048 values are 20971520 values in one batch; the limit is 16777216" OUTPUT @F@/out/big ARGS restore --quiet --prior torchscript --torchscript-form ready --denoiser @F@/identity.pt --solver pgdm --steps 2 --input-dir @F@/big_dir --output-dir @F@/out/big)
+bad_input("image above the pixel limit" "--input ${fixtures}/over_pixel_limit.png: read_png(): cannot read" ARGS ${R} --input @F@/over_pixel_limit.png -o @OUT@)
+bad_input("down-sampling factor of a measured image beyond the pixel limit" "--factor 100000: the measured 28x28 image stands for an image of" ARGS ${R} --input @F@/input.png --measured --operator downsample --factor 100000 -o @OUT@)
+bad_input("down-sampling factor larger than the image" "--factor 56: does not divide the image size 28x28" ARGS ${R} --fmnist-test 0 --operator downsample --factor 56 -o @OUT@)
+bad_input("time steps above the limit" "--time-steps: Value 1000000000 not in range 1 to 1000" ARGS restore --fmnist-test 0 --time-steps 1000000000 -o @OUT@)
+bad_input("iterations above the limit" "--iterations: Value 5000 not in range 1 to 1000" ARGS restore --fmnist-test 0 --iterations 5000 -o @OUT@)
+bad_input("DPS steps above the limit" "--steps: Value 100000000 not in range 1 to 10000" ARGS ${R} --fmnist-test 0 --solver dps --steps 100000000 -o @OUT@)
+bad_input("sampler steps above the limit" "--steps: Value 1000000000 not in range 1 to 10000" ARGS sample --steps 1000000000 -o @OUT@)
+bad_input("sample count above the limit" "--count: Value 5000 not in range 1 to 1024" ARGS sample --count 5000 -o @OUT@)
+bad_input("NaN consistency time" "--times: time 2 is nan" ARGS sample --sampler consistency --times 80 nan -o @OUT@)
+bad_input("bench batch above the limit" "--batch: Value 5000 not in range 1 to 1024" ARGS bench --batch 5000 --out @F@/out/bench)
+bad_input("threads above the limit" "--threads: Value 100000 not in range 1 to 1024" ARGS --threads 100000 ${R} --fmnist-test 0 -o @OUT@)
+bad_input("infinite sigma_y" "--sigma-y" ARGS ${R} --fmnist-test 0 --sigma-y inf -o @OUT@)
+bad_input("random mask that observes nothing" "--mask random:1e-12: random_mask(): no pixel" ARGS ${R} --fmnist-test 0 --mask random:1e-12 -o @OUT@)
+# Numbers in files that are not finite.
+bad_input("denoiser file with a NaN weight" "--denoiser ${fixtures}/nan_weights.pt: U-Net denoiser" ARGS ${R} --fmnist-test 0 --denoiser @F@/nan_weights.pt -o @OUT@)
+bad_input("denoiser file with a NaN weight names it" "holds NaN or infinite values" ARGS ${R} --fmnist-test 0 --denoiser @F@/nan_weights.pt -o @OUT@)
+bad_input("mixture file with an infinite mean" "--mixture ${fixtures}/inf_mean_mixture.pt" ARGS ${R} --fmnist-test 0 --prior mixture --mixture @F@/inf_mean_mixture.pt -o @OUT@)
+# Data folders and damaged or unusual PNG files.
+bad_input("data folder without the test set" "--data ${fixtures}/no_data: " ARGS ${R} --fmnist-test 0 --data @F@/no_data -o @OUT@)
+bad_input("truncated test set" "--data ${fixtures}/truncated_data: " ARGS ${R} --fmnist-test 0 --data @F@/truncated_data -o @OUT@)
+bad_input("truncated PNG" "--input ${fixtures}/truncated.png: " ARGS ${R} --input @F@/truncated.png -o @OUT@)
+bad_input("PNG with a bad checksum" "--input ${fixtures}/bad_crc.png: " ARGS ${R} --input @F@/bad_crc.png -o @OUT@)
+bad_input("PNG of zero width" "--input ${fixtures}/zero_width.png: " ARGS ${R} --input @F@/zero_width.png -o @OUT@)
+bad_input("palette PNG for a grey prior" "the prior models images of shape [1,28,28]" ARGS ${R} --input @F@/palette.png -o @OUT@)
+bad_input("RGBA PNG for a grey prior" "the prior models images of shape [1,28,28]" ARGS ${R} --input @F@/rgba.png -o @OUT@)
+# Folders of inputs.
+bad_input("input folder with two files of one name" "would both be restored as x.png" OUTPUT @F@/out/clash ARGS ${R} --input-dir @F@/clash_dir --output-dir @F@/out/clash)
+bad_input("input folder with a broken PNG" "--input-dir ${fixtures}/broken_dir/b.png: " OUTPUT @F@/out/broken ARGS ${R} --input-dir @F@/broken_dir --output-dir @F@/out/broken)
+bad_input("input folder with images of two sizes" "all images must have one size" OUTPUT @F@/out/sizes ARGS ${R} --input-dir @F@/sizes_dir --output-dir @F@/out/sizes)
+bad_input("empty input folder" "no .png files in it" OUTPUT @F@/out/empty ARGS ${R} --input-dir @F@/empty_dir --output-dir @F@/out/empty)
+# Outputs that must not be written.
+bad_input("read-only output file" "--output ${fixtures}/readonly.png: the file exists and is read-only" OUTPUT @F@/out/never.png ARGS ${R} --fmnist-test 0 -o @F@/readonly.png)
+bad_input("output into a read-only folder" "is not writable" OUTPUT @F@/readonly_dir/out.png ARGS ${R} --fmnist-test 0 -o @F@/readonly_dir/out.png)
+bad_input("report into a read-only folder" "--report ${fixtures}/readonly_dir/r.json" ARGS ${R} --fmnist-test 0 --report @F@/readonly_dir/r.json -o @OUT@)
+bad_input("output folder inside a read-only folder" "cannot write into the folder" OUTPUT @F@/readonly_dir/new ARGS ${R} --fmnist-range 0:2 --output-dir @F@/readonly_dir/new)
+bad_input("output folder that is not empty" "exists and is not an empty folder" OUTPUT @F@/full_dir/restored.png ARGS ${R} --fmnist-range 0:2 --output-dir @F@/full_dir)
+bad_input("report path equal to the input" "--report ${fixtures}/input.png: this is the input file" OUTPUT @F@/out/never.png ARGS ${R} --input @F@/input.png --report @F@/input.png -o @OUT@)
+
+# Valid but unusual inputs: each must be restored.
+odd_input("names with spaces and non-ASCII letters" "PSNR" OUTPUT "@F@/odd/sortie ü/résultat 1.png" ARGS ${R} --input "@F@/mon image été.png" -o "@F@/odd/sortie ü/résultat 1.png" --report "@F@/odd/sortie ü/rapport é.json")
+odd_input("grey+alpha PNG" "PSNR" OUTPUT @F@/odd/grey_alpha.png ARGS ${R} --input @F@/grey_alpha.png -o @F@/odd/grey_alpha.png)
+odd_input("interlaced PNG" "PSNR" OUTPUT @F@/odd/interlaced.png ARGS ${R} --input @F@/interlaced.png -o @F@/odd/interlaced.png)
+odd_input("1-bit PNG" "PSNR" OUTPUT @F@/odd/one_bit.png ARGS ${R} --input @F@/one_bit.png -o @F@/odd/one_bit.png)
+odd_input("folder with other files, a sub-folder and a hidden file" "2 image(s)" OUTPUT @F@/odd/mixed ARGS ${R} --input-dir @F@/mixed_dir --output-dir @F@/odd/mixed)
+odd_input("blur at the kernel-size limit" "PSNR" OUTPUT @F@/odd/blur.png ARGS ${R} --fmnist-test 0 --operator blur --blur-sigma 9.3 -o @F@/odd/blur.png)
