@@ -65,7 +65,7 @@ std::shared_ptr<ConsistencyModel> consistency_from_callable(py::object function,
                                                options);
 }
 
-void bind_interfaces(py::module_& m) {
+void bind_model_interfaces(py::module_& m) {
   py::class_<Denoiser, std::shared_ptr<Denoiser>>(m, "Denoiser")
       .def(py::init(&denoiser_from_callable), py::arg("function"), py::kw_only(),
            py::arg("form") = "ready", py::arg("sigma_data") = kSigmaData,
@@ -189,7 +189,7 @@ void bind_loaders(py::module_& m) {
 }  // namespace
 
 void bind_models(py::module_& m) {
-  bind_interfaces(m);
+  bind_model_interfaces(m);
   bind_adapters(m);
   bind_loaders(m);
 }

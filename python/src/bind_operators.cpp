@@ -21,7 +21,7 @@ namespace {
 
 using ReleaseGil = py::call_guard<py::gil_scoped_release>;
 
-void bind_interfaces(py::module_& m) {
+void bind_operator_interfaces(py::module_& m) {
   py::class_<ForwardOperator, std::shared_ptr<ForwardOperator>>(m, "ForwardOperator")
       .def(py::init([](py::object apply, py::object vjp, std::string name) {
              return std::shared_ptr<ForwardOperator>(
@@ -137,7 +137,7 @@ void bind_masks(py::module_& m) {
 }  // namespace
 
 void bind_operators(py::module_& m) {
-  bind_interfaces(m);
+  bind_operator_interfaces(m);
   bind_library_operators(m);
   bind_composition(m);
   bind_masks(m);

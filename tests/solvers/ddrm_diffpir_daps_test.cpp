@@ -27,12 +27,14 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr double kVariance = 0.25;
-constexpr int64_t kSamples = 2000;
+constexpr double kSamplerPriorVariance = 0.25;
+constexpr int64_t kSamplerSamples = 2000;
 const auto kDouble = torch::TensorOptions().dtype(torch::kFloat64);
 
-torch::Tensor flat(const torch::Tensor& samples) { return samples.reshape({samples.size(0), -1}); }
-double max_abs(const torch::Tensor& value) { return value.abs().max().item<double>(); }
+torch::Tensor flattened(const torch::Tensor& samples) {
+  return samples.reshape({samples.size(0), -1});
+}
+double largest_abs(const torch::Tensor& value) { return value.abs().max().item<double>(); }
 
 // N(mu, s^2 I) on 2x2 images, the first two pixels observed with noise sigma_y; every
 // sample of the batch measures the same y, so the batch is a sample of the posterior.
@@ -41,12 +43,12 @@ struct GaussianCase {
   torch::Tensor mean = torch::tensor({0.3, -0.2, 0.1, 0.0}, kDouble).reshape({1, 1, 2, 2});
   torch::Tensor mask = torch::tensor({1.0, 1.0, 0.0, 0.0}, kDouble).reshape({1, 1, 2, 2});
   torch::Tensor y = torch::tensor({0.8, 0.4, 0.0, 0.0}, kDouble).reshape({1, 1, 2, 2});
-  PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, kVariance),
-                     nullptr};
+  PriorModels models{
+      std::make_shared<testing::IsotropicGaussianDenoiser>(mean, kSamplerPriorVariance), nullptr};
 
   Problem problem(uint64_t seed = 3) const {
     Problem p;
-    p.measurement = y.expand({kSamples, 1, 2, 2}).contiguous();
+    p.measurement = y.expand({kSamplerSamples, 1, 2, 2}).contiguous();
     p.forward_operator = std::make_shared<Inpainting>(mask);
     p.sigma_y = sigma_y;
     p.image_shape = {1, 2, 2};
@@ -56,20 +58,23 @@ struct GaussianCase {
   // Observed pixels N((s^2 y + sy^2 mu)/(s^2+sy^2), s^2 sy^2/(s^2+sy^2)); the others N(mu, s^2).
   torch::Tensor posterior_mean() const {
     const double sy2 = sigma_y * sigma_y;
-    return mask * (kVariance * y + sy2 * mean) / (kVariance + sy2) + (1 - mask) * mean;
+    return mask * (kSamplerPriorVariance * y + sy2 * mean) / (kSamplerPriorVariance + sy2) +
+           (1 - mask) * mean;
   }
   torch::Tensor posterior_variance() const {
     const double sy2 = sigma_y * sigma_y;
-    return mask * (kVariance * sy2 / (kVariance + sy2)) + (1 - mask) * kVariance;
+    return mask * (kSamplerPriorVariance * sy2 / (kSamplerPriorVariance + sy2)) +
+           (1 - mask) * kSamplerPriorVariance;
   }
   torch::Tensor exact_samples(uint64_t seed) const {
     auto generator = make_generator(seed);
     return posterior_mean() +
-           posterior_variance().sqrt() * randn({kSamples, 1, 2, 2}, kDouble, generator);
+           posterior_variance().sqrt() * randn({kSamplerSamples, 1, 2, 2}, kDouble, generator);
   }
   torch::Tensor prior_samples(uint64_t seed) const {
     auto generator = make_generator(seed);
-    return mean + std::sqrt(kVariance) * randn({kSamples, 1, 2, 2}, kDouble, generator);
+    return mean +
+           std::sqrt(kSamplerPriorVariance) * randn({kSamplerSamples, 1, 2, 2}, kDouble, generator);
   }
 };
 
@@ -127,19 +132,19 @@ struct MixtureCase {
 
 TEST_CASE("DDRM, DiffPIR and DAPS sample near the exact posterior of a Gaussian prior") {
   const GaussianCase fixture{0.2};
-  const auto exact = flat(fixture.exact_samples(101));
-  const double prior_distance = sliced_wasserstein(flat(fixture.prior_samples(102)), exact);
-  const double floor = sliced_wasserstein(flat(fixture.exact_samples(103)), exact);
+  const auto exact = flattened(fixture.exact_samples(101));
+  const double prior_distance = sliced_wasserstein(flattened(fixture.prior_samples(102)), exact);
+  const double floor = sliced_wasserstein(flattened(fixture.exact_samples(103)), exact);
   for (const auto& solver : new_solvers(fixture.models)) {
     const auto summary = solver->solve(fixture.problem());
     const auto samples = summary.estimate;
-    const double distance = sliced_wasserstein(flat(samples), exact);
+    const double distance = sliced_wasserstein(flattened(samples), exact);
     const auto mean_error = samples.mean(0, true) - fixture.posterior_mean();
     const auto variance_ratio = samples.var(0, true, true) / fixture.posterior_variance();
     INFO(summary.brief_report() << "\ndistance " << distance << ", floor " << floor << ", prior "
                                 << prior_distance << "\nmean error " << mean_error.flatten()
                                 << "\nvariance ratio " << variance_ratio.flatten());
-    CHECK(max_abs(mean_error) < 0.05);
+    CHECK(largest_abs(mean_error) < 0.05);
     CHECK(distance < 6 * floor);
     CHECK(distance < 0.3 * prior_distance);
   }
@@ -151,15 +156,15 @@ TEST_CASE("DDRM, DiffPIR and DAPS on a Gaussian mixture: near the exact posterio
     const MixtureCase fixture(sigma_y);
     const auto exact = posterior(*fixture.prior, *fixture.op, fixture.y, sigma_y);
     auto generator = make_generator(7);
-    const auto reference = flat(exact.sample(kMixtureSamples, generator));
+    const auto reference = flattened(exact.sample(kMixtureSamples, generator));
     const double floor =
-        sliced_wasserstein(flat(exact.sample(kMixtureSamples, generator)), reference);
+        sliced_wasserstein(flattened(exact.sample(kMixtureSamples, generator)), reference);
     const double prior_distance =
-        sliced_wasserstein(flat(fixture.prior->sample(kMixtureSamples, generator)), reference);
+        sliced_wasserstein(flattened(fixture.prior->sample(kMixtureSamples, generator)), reference);
     CHECK(floor < 0.15 * prior_distance);
     for (const auto& solver : new_solvers({fixture.prior, nullptr})) {
       const auto samples = solver->solve(fixture.problem(kMixtureSamples)).estimate;
-      const double distance = sliced_wasserstein(flat(samples), reference);
+      const double distance = sliced_wasserstein(flattened(samples), reference);
       INFO(solver->name() << " sigma_y " << sigma_y << ": distance " << distance << ", floor "
                           << floor << ", prior " << prior_distance);
       CHECK(distance < 10 * floor);
@@ -180,7 +185,7 @@ TEST_CASE("DDRM and DiffPIR without noise reproduce y on the observed pixels") {
     CAPTURE(solver->name());
     const auto samples = solver->solve(fixture.problem()).estimate;
     // The last step leaves noise of sigma(t_min) = 0.002 at most.
-    CHECK(max_abs(fixture.mask * (samples - fixture.y)) < 0.02);
+    CHECK(largest_abs(fixture.mask * (samples - fixture.y)) < 0.02);
     // The unobserved pixels keep most of the prior's spread (s = 0.5): DiffPIR measured
     // 0.49-0.50; DDRM 0.38, its eta = 0.85 steps losing variance at 20 steps, as
     // ancestral steps do. A sampler that collapsed onto a point would give 0.
@@ -192,8 +197,8 @@ TEST_CASE("DDRM and DiffPIR without noise reproduce y on the observed pixels") {
 
 TEST_CASE("DDRM on average pooling: noiseless samples pool to y") {
   const auto mean = torch::zeros({1, 1, 4, 4}, kDouble);
-  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, kVariance),
-                           nullptr};
+  const PriorModels models{
+      std::make_shared<testing::IsotropicGaussianDenoiser>(mean, kSamplerPriorVariance), nullptr};
   const auto op = std::make_shared<AveragePool>(AveragePool::Options{2});
   Problem problem;
   problem.measurement = torch::tensor({0.5, -0.3, 0.1, 0.7}, kDouble).reshape({1, 1, 2, 2});
@@ -201,7 +206,7 @@ TEST_CASE("DDRM on average pooling: noiseless samples pool to y") {
   problem.forward_operator = op;
   problem.image_shape = {1, 4, 4};
   const auto samples = Ddrm(models).solve(problem).estimate;
-  CHECK(max_abs(op->apply(samples) - problem.measurement) < 0.01);
+  CHECK(largest_abs(op->apply(samples) - problem.measurement) < 0.01);
   CHECK(samples.std(0).min().item<double>() > 0.2);
 }
 
@@ -262,13 +267,13 @@ TEST_CASE("DDRM, DiffPIR and DAPS options are validated") {
 //   tests/solvers_tests "[.exactness_sweep]"
 TEST_CASE("exactness of DDRM, DiffPIR and DAPS over six seeds", "[.exactness_sweep]") {
   const GaussianCase gaussian{0.2};
-  const auto exact = flat(gaussian.exact_samples(101));
-  const double floor = sliced_wasserstein(flat(gaussian.exact_samples(103)), exact);
+  const auto exact = flattened(gaussian.exact_samples(101));
+  const double floor = sliced_wasserstein(flattened(gaussian.exact_samples(103)), exact);
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     for (const auto& solver : new_solvers(gaussian.models)) {
       const auto samples = solver->solve(gaussian.problem(seed)).estimate;
-      const double distance = sliced_wasserstein(flat(samples), exact);
-      const auto error = max_abs(samples.mean(0, true) - gaussian.posterior_mean());
+      const double distance = sliced_wasserstein(flattened(samples), exact);
+      const auto error = largest_abs(samples.mean(0, true) - gaussian.posterior_mean());
       fmt::print("gaussian seed {} {:<8} distance/floor {:6.2f} mean error {:.4f}\n", seed,
                  solver->name(), distance / floor, error);
     }
@@ -277,15 +282,15 @@ TEST_CASE("exactness of DDRM, DiffPIR and DAPS over six seeds", "[.exactness_swe
     const MixtureCase fixture(sigma_y);
     const auto posterior_ = posterior(*fixture.prior, *fixture.op, fixture.y, sigma_y);
     auto generator = make_generator(7);
-    const auto reference = flat(posterior_.sample(1000, generator));
+    const auto reference = flattened(posterior_.sample(1000, generator));
     const double mixture_floor =
-        sliced_wasserstein(flat(posterior_.sample(1000, generator)), reference);
+        sliced_wasserstein(flattened(posterior_.sample(1000, generator)), reference);
     for (uint64_t seed = 1; seed <= 6; ++seed) {
       for (const auto& solver : new_solvers({fixture.prior, nullptr})) {
         auto problem = fixture.problem(1000);
         problem.seed = seed;
         const double distance =
-            sliced_wasserstein(flat(solver->solve(problem).estimate), reference);
+            sliced_wasserstein(flattened(solver->solve(problem).estimate), reference);
         fmt::print("mixture sigma_y {} seed {} {:<8} distance/floor {:6.2f}\n", sigma_y, seed,
                    solver->name(), distance / mixture_floor);
       }
