@@ -43,7 +43,8 @@ TEST_CASE("PGDM and DPS on a Gaussian mixture: closer to the exact posterior tha
     Dps::Options dps;
     dps.schedule.num_steps = 200;
     dps.zeta = 0.3;
-    const auto dps_samples = Dps(fixture.models(), dps).solve(fixture.problem(kMixtureSamples)).estimate;
+    const auto dps_samples =
+        Dps(fixture.models(), dps).solve(fixture.problem(kMixtureSamples)).estimate;
     const double pgdm_distance = sliced_wasserstein(pgdm_samples, reference);
     const double dps_distance = sliced_wasserstein(dps_samples, reference);
     INFO("sigma_y " << sigma_y << ": prior " << prior_distance << ", PGDM " << pgdm_distance

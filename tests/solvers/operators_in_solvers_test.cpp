@@ -27,7 +27,8 @@ PriorModels gaussian_models(const torch::Tensor& mean) {
 
 torch::Tensor draw_images(int64_t batch, const torch::Tensor& mean, uint64_t seed) {
   auto generator = make_generator(seed);
-  return mean + std::sqrt(kImagePriorVariance) * randn({batch, 1, 8, 8}, torch::kFloat64, generator);
+  return mean +
+         std::sqrt(kImagePriorVariance) * randn({batch, 1, 8, 8}, torch::kFloat64, generator);
 }
 
 double mean_residual(const ForwardOperator& op, const torch::Tensor& x, const torch::Tensor& y) {
