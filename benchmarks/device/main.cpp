@@ -170,6 +170,11 @@ void warm_up(const NetworkSet& set, int64_t batch, const torch::Device& device) 
   make_solver("map-ga", set.models, settings)->solve(make_problem(set, batch, device));
 }
 
+/// "123.4 MiB", or "n/a" where the device cannot tell.
+std::string peak_text(double bytes) {
+  return bytes < 0.0 ? std::string("n/a") : fmt::format("{:.1f} MiB", bytes / (1 << 20));
+}
+
 json sweep(const Settings& settings, const NetworkSet& set, const torch::Device& device,
            std::chrono::steady_clock::time_point start) {
   json cells = json::array();
@@ -188,12 +193,12 @@ json sweep(const Settings& settings, const NetworkSet& set, const torch::Device&
         const auto& cell = cells.back();
         std::cout << fmt::format(
                          "{:>10} {:>14} batch {:>4}: {:9.2f} images/s, {:5} calls, {:8.3f} ms "
-                         "a call, peak {:8.1f} MiB",
+                         "a call, peak {}",
                          set.name, name, batch, cell["images_per_second"].get<double>(),
                          cell["network_forwards"].get<int64_t>() +
                              cell["network_vjps"].get<int64_t>(),
                          1e3 * cell["seconds_per_call"].get<double>(),
-                         cell["peak_memory_bytes"].get<double>() / (1 << 20))
+                         peak_text(cell["peak_memory_bytes"].get<double>()))
                   << std::endl;
       } catch (const std::exception& error) {
         const std::string message = first_line(error.what());

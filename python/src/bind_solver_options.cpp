@@ -23,6 +23,23 @@ void add_optimizer(Class& cls) {
       [](Options& o, std::shared_ptr<Optimizer> optimizer) { o.optimizer = optimizer; });
 }
 
+/// ReverseSchedule's fields, flattened.
+template <typename Options, typename Class>
+void add_schedule_fields(Class& cls) {
+  cls.def_property(
+         "num_steps", [](const Options& o) { return o.schedule.num_steps; },
+         [](Options& o, int64_t v) { o.schedule.num_steps = v; })
+      .def_property(
+          "t_max", [](const Options& o) { return o.schedule.t_max; },
+          [](Options& o, double v) { o.schedule.t_max = v; })
+      .def_property(
+          "t_min", [](const Options& o) { return o.schedule.t_min; },
+          [](Options& o, double v) { o.schedule.t_min = v; })
+      .def_property(
+          "rho", [](const Options& o) { return o.schedule.rho; },
+          [](Options& o, double v) { o.schedule.rho = v; });
+}
+
 /// ReverseSchedule's and ReverseStepOptions' fields, flattened.
 template <typename Options, typename Class>
 void add_reverse_fields(Class& cls) {
@@ -92,6 +109,39 @@ void bind_dps(py::module_& m) {
   set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "update", "eta", "zeta"});
 }
 
+void bind_ddrm(py::module_& m) {
+  py::class_<Ddrm::Options> cls(m, "DdrmOptions");
+  cls.def(py::init<>())
+      .def_readwrite("eta", &Ddrm::Options::eta)
+      .def_readwrite("eta_b", &Ddrm::Options::eta_b);
+  add_schedule_fields<Ddrm::Options>(cls);
+  set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "eta", "eta_b"});
+}
+
+void bind_diffpir(py::module_& m) {
+  py::class_<DiffPir::Options> cls(m, "DiffPirOptions");
+  cls.def(py::init<>())
+      .def_readwrite("lambda_", &DiffPir::Options::lambda)
+      .def_readwrite("zeta", &DiffPir::Options::zeta);
+  add_schedule_fields<DiffPir::Options>(cls);
+  set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "lambda_", "zeta"});
+}
+
+void bind_daps(py::module_& m) {
+  py::class_<Daps::Options> cls(m, "DapsOptions");
+  cls.def(py::init<>())
+      .def_readwrite("ode_steps", &Daps::Options::ode_steps)
+      .def_readwrite("ode_sigma_min", &Daps::Options::ode_sigma_min)
+      .def_readwrite("langevin_steps", &Daps::Options::langevin_steps)
+      .def_readwrite("langevin_step_size", &Daps::Options::langevin_step_size)
+      .def_readwrite("step_size_floor", &Daps::Options::step_size_floor)
+      .def_readwrite("tau", &Daps::Options::tau)
+      .def_readwrite("tau_floor", &Daps::Options::tau_floor);
+  add_schedule_fields<Daps::Options>(cls);
+  set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "ode_steps", "ode_sigma_min",
+                   "langevin_steps", "langevin_step_size", "step_size_floor", "tau", "tau_floor"});
+}
+
 }  // namespace
 
 void bind_solver_options(py::module_& m) {
@@ -105,6 +155,9 @@ void bind_solver_options(py::module_& m) {
   bind_map_ga_pgdm(m);
   bind_pgdm(m);
   bind_dps(m);
+  bind_ddrm(m);
+  bind_diffpir(m);
+  bind_daps(m);
 }
 
 }  // namespace mapinverse::python
