@@ -43,21 +43,10 @@ void add_schedule_fields(Class& cls) {
 /// ReverseSchedule's and ReverseStepOptions' fields, flattened.
 template <typename Options, typename Class>
 void add_reverse_fields(Class& cls) {
+  add_schedule_fields<Options>(cls);
   cls.def_property(
-         "num_steps", [](const Options& o) { return o.schedule.num_steps; },
-         [](Options& o, int64_t v) { o.schedule.num_steps = v; })
-      .def_property(
-          "t_max", [](const Options& o) { return o.schedule.t_max; },
-          [](Options& o, double v) { o.schedule.t_max = v; })
-      .def_property(
-          "t_min", [](const Options& o) { return o.schedule.t_min; },
-          [](Options& o, double v) { o.schedule.t_min = v; })
-      .def_property(
-          "rho", [](const Options& o) { return o.schedule.rho; },
-          [](Options& o, double v) { o.schedule.rho = v; })
-      .def_property(
-          "update", [](const Options& o) { return o.step.update; },
-          [](Options& o, ReverseUpdate v) { o.step.update = v; })
+         "update", [](const Options& o) { return o.step.update; },
+         [](Options& o, ReverseUpdate v) { o.step.update = v; })
       .def_property(
           "eta", [](const Options& o) { return o.step.eta; },
           [](Options& o, double v) { o.step.eta = v; });
