@@ -27,6 +27,15 @@ inline void add_threads_option(CLI::App& app, int64_t& threads) {
       ->capture_default_str();
 }
 
+/// --out, --steps and --batch of a training run (their defaults are the caller's).
+inline void add_run_options(CLI::App& app, std::string& out, int64_t& steps, int64_t& batch) {
+  app.add_option("--out", out, "folder for the checkpoint and the weights")->capture_default_str();
+  app.add_option("--steps", steps, "training steps")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
+}
+
 /// A decay rate or similar: a number in [0, 1).
 inline CLI::Validator unit_interval() {
   return CLI::Validator(

@@ -57,14 +57,7 @@ struct Settings {
     mapinverse::training::add_data_option(app, data);
     app.add_option("--teacher", teacher, "the EDM denoiser weights written by train_denoiser")
         ->capture_default_str();
-    app.add_option("--out", out, "folder for the checkpoint and the weights")
-        ->capture_default_str();
-    app.add_option("--steps", steps, "training steps")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    app.add_option("--batch", batch, "batch size")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    mapinverse::training::add_run_options(app, out, steps, batch);
     app.add_option("--lr", learning_rate, "Adam's learning rate")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();

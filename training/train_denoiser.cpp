@@ -54,14 +54,7 @@ struct Settings {
 
   void add_to(CLI::App& app) {
     mapinverse::training::add_data_option(app, data);
-    app.add_option("--out", out, "folder for the checkpoint and the weights")
-        ->capture_default_str();
-    app.add_option("--steps", steps, "training steps")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    app.add_option("--batch", batch, "batch size")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    mapinverse::training::add_run_options(app, out, steps, batch);
     app.add_option("--lr", learning_rate, "Adam's learning rate after the warm-up")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
