@@ -61,6 +61,7 @@
 #include "mapinverse/solvers/solver.hpp"
 #include "mapinverse/solvers/summary.hpp"
 #include "mapinverse/solvers/unconditional_samplers.hpp"
+#include "mapinverse/solvers/warm_start.hpp"
 
 #include "mapinverse/metrics/distribution_distances.hpp"
 #include "mapinverse/metrics/image_quality.hpp"

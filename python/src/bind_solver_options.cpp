@@ -62,10 +62,11 @@ void bind_map_ga(py::module_& m) {
       .def_readwrite("stop_sigma", &MapGa::Options::stop_sigma)
       .def_readwrite("use_prior", &MapGa::Options::use_prior)
       .def_readwrite("consistency_source", &MapGa::Options::consistency_source)
-      .def_readwrite("learning_rate", &MapGa::Options::learning_rate);
+      .def_readwrite("learning_rate", &MapGa::Options::learning_rate)
+      .def_readwrite("learning_rate_decay", &MapGa::Options::learning_rate_decay);
   add_optimizer<MapGa::Options>(cls);
   set_fields(cls, {"num_time_steps", "num_iter", "t_max", "rho", "stop_sigma", "use_prior",
-                   "consistency_source", "learning_rate", "optimizer"});
+                   "consistency_source", "learning_rate", "learning_rate_decay", "optimizer"});
 }
 
 void bind_map_ga_pgdm(py::module_& m) {
@@ -77,11 +78,12 @@ void bind_map_ga_pgdm(py::module_& m) {
       .def_readwrite("rho", &MapGaPgdm::Options::rho)
       .def_readwrite("consistency_source", &MapGaPgdm::Options::consistency_source)
       .def_readwrite("learning_rate", &MapGaPgdm::Options::learning_rate)
+      .def_readwrite("learning_rate_decay", &MapGaPgdm::Options::learning_rate_decay)
       .def_readwrite("pgdm_steps", &MapGaPgdm::Options::pgdm_steps)
       .def_readwrite("sigma_d", &MapGaPgdm::Options::sigma_d);
   add_optimizer<MapGaPgdm::Options>(cls);
   set_fields(cls, {"num_time_steps", "num_iter", "t_max", "rho", "consistency_source",
-                   "learning_rate", "optimizer", "pgdm_steps", "sigma_d"});
+                   "learning_rate", "learning_rate_decay", "optimizer", "pgdm_steps", "sigma_d"});
 }
 
 void bind_pgdm(py::module_& m) {

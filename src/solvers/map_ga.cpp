@@ -18,7 +18,7 @@ at::Tensor MapGa::run(const Problem& problem, detail::SolveRecorder& recorder,
   for (size_t i = 0; i + 1 < times.size(); ++i) {
     const double t = times[i];
     const double sigma_t = schedule.sigma(t);
-    z = ascend(problem, z, t, learning_rate, sigma_eps, recorder);
+    z = ascend(problem, z, t, learning_rate * learning_rate_factor(i), sigma_eps, recorder);
     estimate = evaluate_without_grad(z, t, problem.labels);
     recorder.count_forwards(consistency_->network_calls_per_evaluation());
     recorder.check_finite(estimate, "the estimate C(z, t)", recorder.current_step(), sigma_t);

@@ -43,6 +43,10 @@ struct MapGaSchedule {
   ConsistencySource consistency_source = ConsistencySource::kConsistencyModel;
   /// Step size lambda. Unset: sigma_y^2 + sigma_eps^2, the paper's choice (§5).
   std::optional<double> learning_rate;
+  /// Ratio of the last time step's step size to the first's: time step i of n ascends
+  /// with lambda_i = lambda decay^(i / (n - 1)) (paper eq. 12 with a per-step lambda);
+  /// 1 keeps the paper's constant lambda.
+  double learning_rate_decay = 1.0;
   /// The ascent rule; null means GradientAscent (paper eq. 12). Its state is restarted
   /// at every time step, since renoising changes the objective.
   std::shared_ptr<const Optimizer> optimizer;
@@ -58,6 +62,9 @@ struct MapGaSchedule {
             owner, t_max);
     require(std::isfinite(rho) && rho > 0.0, "{}::rho = {}. Violated constraint: rho > 0", owner,
             rho);
+    require(std::isfinite(learning_rate_decay) && learning_rate_decay > 0.0,
+            "{}::learning_rate_decay = {}. Violated constraint: learning_rate_decay > 0 and finite",
+            owner, learning_rate_decay);
     if (learning_rate) {
       require(std::isfinite(*learning_rate) && *learning_rate > 0.0,
               "{}::learning_rate = {}. Violated constraint: learning_rate > 0 and finite", owner,
@@ -168,6 +175,14 @@ class MapGa final : public Solver {
   at::Tensor evaluate_without_grad(const at::Tensor& z, double t, const at::Tensor& labels) const {
     at::NoGradGuard no_grad;
     return consistency_->origin(z, t, labels);
+  }
+
+  // decay^(i / (n - 1)) for time step i of n (learning_rate_decay).
+  double learning_rate_factor(size_t step) const {
+    if (options_.num_time_steps < 2) return 1.0;
+    const double position =
+        static_cast<double>(step) / static_cast<double>(options_.num_time_steps - 1);
+    return std::pow(options_.learning_rate_decay, position);
   }
 
   double stop_sigma() const {

@@ -1,0 +1,62 @@
+#include "mapinverse/solvers/warm_start.hpp"
+
+#include <torch/torch.h>
+
+#include "mapinverse/core/error.hpp"
+
+namespace mapinverse {
+namespace {
+
+// Added to the seeds of the second stage (the 64-bit golden ratio, as in splitmix64):
+// far from any seed a user would pick next to the first.
+constexpr uint64_t kSecondStageSeedOffset = 0x9E3779B97F4A7C15ULL;
+
+Problem second_stage_problem(const Problem& problem, const at::Tensor& start) {
+  Problem next = problem;
+  next.start_image = start.detach();
+  next.seed = problem.seed + kSecondStageSeedOffset;
+  for (auto& seed : next.sample_seeds) seed += kSecondStageSeedOffset;
+  return next;
+}
+
+// `tail` after `head`: steps and cumulative network calls of tail's history continue
+// from head's.
+Summary concatenate(Summary head, Summary tail, std::string name) {
+  const auto steps = static_cast<int64_t>(head.history.size());
+  for (auto entry : tail.history) {
+    entry.step += steps;
+    entry.total_steps += steps;
+    entry.network_forwards += head.network_forwards;
+    entry.network_vjps += head.network_vjps;
+    entry.elapsed_time_in_seconds += head.total_time_in_seconds;
+    head.history.push_back(entry);
+  }
+  tail.solver_name = std::move(name);
+  tail.history = std::move(head.history);
+  tail.network_forwards += head.network_forwards;
+  tail.network_vjps += head.network_vjps;
+  tail.total_time_in_seconds += head.total_time_in_seconds;
+  return tail;
+}
+
+}  // namespace
+
+WarmStart::WarmStart(std::shared_ptr<const Solver> first, std::shared_ptr<const Solver> second)
+    : first_(std::move(first)), second_(std::move(second)) {
+  require(first_ != nullptr, "WarmStart: expected a first solver, got a null pointer");
+  require(second_ != nullptr, "WarmStart: expected a second solver, got a null pointer");
+}
+
+Summary WarmStart::solve(const Problem& problem,
+                         const std::vector<IterationCallback>& callbacks) const {
+  auto head = first_->solve(problem, callbacks);
+  if (head.termination == TerminationReason::kStoppedByCallback) {
+    head.solver_name = name();
+    return head;
+  }
+  const auto next = second_stage_problem(problem, head.estimate);
+  auto tail = second_->solve(next, callbacks);
+  return concatenate(std::move(head), std::move(tail), name());
+}
+
+}  // namespace mapinverse
