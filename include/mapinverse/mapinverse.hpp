@@ -57,6 +57,7 @@
 #include "mapinverse/solvers/pgdm.hpp"
 #include "mapinverse/solvers/problem.hpp"
 #include "mapinverse/solvers/registry.hpp"
+#include "mapinverse/solvers/reverse_diffusion_solver.hpp"
 #include "mapinverse/solvers/reverse_step.hpp"
 #include "mapinverse/solvers/solver.hpp"
 #include "mapinverse/solvers/summary.hpp"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -34,39 +35,24 @@ MapGaPgdm::Options map_ga_pgdm(const SolverSettings& settings, ConsistencySource
   return options;
 }
 
-Pgdm::Options pgdm(const SolverSettings& settings) {
-  Pgdm::Options options;
-  options.schedule.num_steps = settings.steps.value_or(100);
+// The schedule of a reverse-diffusion solver: `default_steps` steps unless the settings
+// give a number, and the settings' t_max where they have one.
+template <class Options>
+Options reverse_diffusion(const SolverSettings& settings, int64_t default_steps) {
+  Options options;
+  options.schedule.num_steps = settings.steps.value_or(default_steps);
   if (settings.t_max) options.schedule.t_max = *settings.t_max;
   return options;
 }
 
 Dps::Options dps(const SolverSettings& settings) {
-  Dps::Options options;
-  options.schedule.num_steps = settings.steps.value_or(1000);
-  if (settings.t_max) options.schedule.t_max = *settings.t_max;
+  auto options = reverse_diffusion<Dps::Options>(settings, 1000);
   options.zeta = settings.zeta;
   return options;
 }
 
-Ddrm::Options ddrm(const SolverSettings& settings) {
-  Ddrm::Options options;
-  options.schedule.num_steps = settings.steps.value_or(20);
-  if (settings.t_max) options.schedule.t_max = *settings.t_max;
-  return options;
-}
-
-DiffPir::Options diffpir(const SolverSettings& settings) {
-  DiffPir::Options options;
-  options.schedule.num_steps = settings.steps.value_or(100);
-  if (settings.t_max) options.schedule.t_max = *settings.t_max;
-  return options;
-}
-
 Daps::Options daps(const SolverSettings& settings) {
-  Daps::Options options;
-  options.schedule.num_steps = settings.steps.value_or(200);
-  if (settings.t_max) options.schedule.t_max = *settings.t_max;
+  auto options = reverse_diffusion<Daps::Options>(settings, 200);
   options.ode_steps = settings.ode_steps;
   return options;
 }
@@ -95,13 +81,19 @@ const std::vector<Registration>& registrations() {
       {{"map-ga-pgdm-d", "MAP-GA-PGDM(D): MAP-GA-PGDM with the denoiser as consistency function"},
        [](const SolverSettings& s) -> SolverOptions { return map_ga_pgdm(s, kDenoiser); }},
       {{"pgdm", "PGDM: pseudoinverse-guided diffusion (default 100 steps)"},
-       [](const SolverSettings& s) -> SolverOptions { return pgdm(s); }},
+       [](const SolverSettings& s) -> SolverOptions {
+         return reverse_diffusion<Pgdm::Options>(s, 100);
+       }},
       {{"dps", "DPS: diffusion posterior sampling (default 1000 steps)"},
        [](const SolverSettings& s) -> SolverOptions { return dps(s); }},
       {{"ddrm", "DDRM: denoising diffusion restoration (default 20 steps; inpainting and pooling)"},
-       [](const SolverSettings& s) -> SolverOptions { return ddrm(s); }},
+       [](const SolverSettings& s) -> SolverOptions {
+         return reverse_diffusion<Ddrm::Options>(s, 20);
+       }},
       {{"diffpir", "DiffPIR: diffusion plug-and-play restoration (default 100 steps)"},
-       [](const SolverSettings& s) -> SolverOptions { return diffpir(s); }},
+       [](const SolverSettings& s) -> SolverOptions {
+         return reverse_diffusion<DiffPir::Options>(s, 100);
+       }},
       {{"daps", "DAPS: decoupled annealing posterior sampling (default 200 levels x 5 ODE steps)"},
        [](const SolverSettings& s) -> SolverOptions { return daps(s); }},
   };
@@ -144,40 +136,30 @@ SolverOptions solver_options(std::string_view name, const SolverSettings& settin
 
 namespace {
 
-template <class... Makers>
-struct Overloaded : Makers... {
-  using Makers::operator()...;
+// The class among `Solvers` whose options struct is `Options`. An alternative of
+// SolverOptions that none of them takes leaves `type` undefined: a compile error.
+template <class Class>
+struct Found {
+  using type = Class;
 };
-template <class... Makers>
-Overloaded(Makers...) -> Overloaded<Makers...>;
+template <class Options, class... Solvers>
+struct SolverTaking {};
+template <class Options, class First, class... Rest>
+struct SolverTaking<Options, First, Rest...>
+    : std::conditional_t<std::is_same_v<Options, typename First::Options>, Found<First>,
+                         SolverTaking<Options, Rest...>> {};
 
 }  // namespace
 
 std::shared_ptr<const Solver> make_solver(const PriorModels& models, const SolverOptions& options) {
-  return std::visit(Overloaded{
-                        [&](const MapGa::Options& o) -> std::shared_ptr<const Solver> {
-                          return std::make_shared<MapGa>(models, o);
-                        },
-                        [&](const MapGaPgdm::Options& o) -> std::shared_ptr<const Solver> {
-                          return std::make_shared<MapGaPgdm>(models, o);
-                        },
-                        [&](const Pgdm::Options& o) -> std::shared_ptr<const Solver> {
-                          return std::make_shared<Pgdm>(models, o);
-                        },
-                        [&](const Dps::Options& o) -> std::shared_ptr<const Solver> {
-                          return std::make_shared<Dps>(models, o);
-                        },
-                        [&](const Ddrm::Options& o) -> std::shared_ptr<const Solver> {
-                          return std::make_shared<Ddrm>(models, o);
-                        },
-                        [&](const DiffPir::Options& o) -> std::shared_ptr<const Solver> {
-                          return std::make_shared<DiffPir>(models, o);
-                        },
-                        [&](const Daps::Options& o) -> std::shared_ptr<const Solver> {
-                          return std::make_shared<Daps>(models, o);
-                        },
-                    },
-                    options);
+  return std::visit(
+      [&](const auto& typed) -> std::shared_ptr<const Solver> {
+        using Options = std::decay_t<decltype(typed)>;
+        using Class =
+            typename SolverTaking<Options, MapGa, MapGaPgdm, Pgdm, Dps, Ddrm, DiffPir, Daps>::type;
+        return std::make_shared<Class>(models, typed);
+      },
+      options);
 }
 
 std::shared_ptr<const Solver> make_solver(std::string_view name, const PriorModels& models,

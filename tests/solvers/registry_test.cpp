@@ -1,6 +1,9 @@
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <variant>
+#include <vector>
 
 // torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
@@ -86,4 +89,66 @@ TEST_CASE("make_solver builds the named solver and validates its options") {
                     Catch::Contains("MapGaPgdm::Options::num_time_steps = 0"));
   CHECK_THROWS_WITH(make_solver("map-ga", models, zero_steps),
                     Catch::Contains("MapGa::Options::num_time_steps = 0"));
+}
+
+namespace {
+
+// The schedule that `name` takes from settings with steps = 9 and t_max = 2.5.
+template <class Options>
+void check_schedule_from_settings(const char* name, const SolverSettings& settings) {
+  CAPTURE(name);
+  const auto options = std::get<Options>(solver_options(name, settings));
+  CHECK(options.schedule.num_steps == 9);
+  CHECK(options.schedule.t_max == 2.5);
+}
+
+}  // namespace
+
+TEST_CASE("the reverse-diffusion solvers take their step counts, t_max and own settings") {
+  CHECK(std::get<Ddrm::Options>(solver_options("ddrm")).schedule.num_steps == 20);
+  CHECK(std::get<DiffPir::Options>(solver_options("diffpir")).schedule.num_steps == 100);
+  CHECK(std::get<Daps::Options>(solver_options("daps")).schedule.num_steps == 200);
+  CHECK(std::get<Daps::Options>(solver_options("daps")).schedule.t_max == kTimeMax);
+  SolverSettings settings;
+  settings.steps = 9;
+  settings.t_max = 2.5;
+  settings.ode_steps = 3;
+  check_schedule_from_settings<Pgdm::Options>("pgdm", settings);
+  check_schedule_from_settings<Dps::Options>("dps", settings);
+  check_schedule_from_settings<Ddrm::Options>("ddrm", settings);
+  check_schedule_from_settings<DiffPir::Options>("diffpir", settings);
+  check_schedule_from_settings<Daps::Options>("daps", settings);
+  CHECK(std::get<Daps::Options>(solver_options("daps", settings)).ode_steps == 3);
+}
+
+TEST_CASE("each reverse-diffusion solver keeps its name, options and denoiser check") {
+  static_assert(std::is_same_v<Ddrm::Options, DdrmOptions>);
+  const auto mean = torch::zeros({1, 1, 4, 4}, torch::kFloat64);
+  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
+                           nullptr};
+  const std::vector<std::vector<std::string>> solvers{{"pgdm", "PGDM", "Pgdm"},
+                                                      {"dps", "DPS", "Dps"},
+                                                      {"ddrm", "DDRM", "Ddrm"},
+                                                      {"diffpir", "DiffPIR", "DiffPir"},
+                                                      {"daps", "DAPS", "Daps"}};
+  SolverSettings settings;
+  settings.steps = 7;
+  for (const auto& solver : solvers) {
+    const auto& [name, solver_name, class_name] = std::tie(solver[0], solver[1], solver[2]);
+    CAPTURE(name);
+    CHECK(make_solver(name, models, settings)->name() == solver_name);
+    CHECK_THROWS_WITH(make_solver(name, PriorModels{}, settings),
+                      class_name + ": needs PriorModels::denoiser");
+    // The options are checked before the models.
+    settings.steps = 0;
+    CHECK_THROWS_WITH(make_solver(name, PriorModels{}, settings),
+                      Catch::Contains(class_name + "::Options::schedule.num_steps = 0"));
+    settings.steps = 7;
+  }
+  const Ddrm ddrm(models, std::get<Ddrm::Options>(solver_options("ddrm", settings)));
+  CHECK(ddrm.options().schedule.num_steps == 7);
+  CHECK(ddrm.options().eta == 0.85);
+  const auto daps = std::dynamic_pointer_cast<const Daps>(make_solver("daps", models, settings));
+  REQUIRE(daps != nullptr);
+  CHECK(daps->options().schedule.num_steps == 7);
 }

@@ -2,17 +2,56 @@
 
 #include <cmath>
 #include <cstdint>
-#include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
+#include "mapinverse/solvers/reverse_diffusion_solver.hpp"
 #include "mapinverse/solvers/reverse_step.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
 namespace mapinverse {
+
+/// The options of Daps (Daps::Options).
+struct DapsOptions {
+  /// Annealing levels: num_steps levels on the Karras grid from t_max to t_min.
+  ReverseSchedule schedule{200, kTimeMax, 0.1};
+  /// Euler steps of the probability-flow ODE per level (network calls per level).
+  int64_t ode_steps = 5;
+  /// The ODE's last grid point before 0 (DAPS: 0.01).
+  double ode_sigma_min = 0.01;
+  int64_t langevin_steps = 100;
+  double langevin_step_size = 5e-5;
+  /// The step size at the last level, as a fraction of langevin_step_size.
+  double step_size_floor = 0.01;
+  /// The likelihood's standard deviation; unset: max(sigma_y, tau_floor).
+  std::optional<double> tau;
+  double tau_floor = 0.01;
+
+  void validate() const {
+    schedule.validate("Daps::Options::schedule");
+    require(ode_steps >= 1, "Daps::Options::ode_steps = {}. Violated constraint: ode_steps >= 1",
+            ode_steps);
+    require(std::isfinite(ode_sigma_min) && ode_sigma_min > 0.0,
+            "Daps::Options::ode_sigma_min = {}. Violated constraint: ode_sigma_min > 0",
+            ode_sigma_min);
+    require(langevin_steps >= 0,
+            "Daps::Options::langevin_steps = {}. Violated constraint: langevin_steps >= 0",
+            langevin_steps);
+    require(std::isfinite(langevin_step_size) && langevin_step_size > 0.0,
+            "Daps::Options::langevin_step_size = {}. Violated constraint: "
+            "langevin_step_size > 0",
+            langevin_step_size);
+    require(std::isfinite(step_size_floor) && step_size_floor > 0.0 && step_size_floor <= 1.0,
+            "Daps::Options::step_size_floor = {}. Violated constraint: 0 < step_size_floor <= 1",
+            step_size_floor);
+    require(!tau || (std::isfinite(*tau) && *tau > 0.0),
+            "Daps::Options::tau = {}. Violated constraint: tau > 0", tau.value_or(0.0));
+    require(std::isfinite(tau_floor) && tau_floor > 0.0,
+            "Daps::Options::tau_floor = {}. Violated constraint: tau_floor > 0", tau_floor);
+  }
+};
 
 /// Decoupled annealing posterior sampling (Zhang et al. 2025, "DAPS", Alg. 1), already in
 /// EDM form in the paper. For each annealing level sigma_t of a Karras grid, from x_t:
@@ -34,56 +73,11 @@ namespace mapinverse {
 /// Unset here it is max(sigma_y, tau_floor), the true likelihood where the problem is noisy.
 /// The authors' code differentiates ||y - A x||^2 / tau^2 + ||x - x0_hat||^2 / r_t^2,
 /// without the 1/2 of the log-density; this follows the paper's Langevin equation.
-class Daps final : public Solver {
+class Daps final : public ReverseDiffusionSolver<Daps, DapsOptions> {
  public:
-  struct Options {
-    /// Annealing levels: num_steps levels on the Karras grid from t_max to t_min.
-    ReverseSchedule schedule{200, kTimeMax, 0.1};
-    /// Euler steps of the probability-flow ODE per level (network calls per level).
-    int64_t ode_steps = 5;
-    /// The ODE's last grid point before 0 (DAPS: 0.01).
-    double ode_sigma_min = 0.01;
-    int64_t langevin_steps = 100;
-    double langevin_step_size = 5e-5;
-    /// The step size at the last level, as a fraction of langevin_step_size.
-    double step_size_floor = 0.01;
-    /// The likelihood's standard deviation; unset: max(sigma_y, tau_floor).
-    std::optional<double> tau;
-    double tau_floor = 0.01;
-
-    void validate() const {
-      schedule.validate("Daps::Options::schedule");
-      require(ode_steps >= 1, "Daps::Options::ode_steps = {}. Violated constraint: ode_steps >= 1",
-              ode_steps);
-      require(std::isfinite(ode_sigma_min) && ode_sigma_min > 0.0,
-              "Daps::Options::ode_sigma_min = {}. Violated constraint: ode_sigma_min > 0",
-              ode_sigma_min);
-      require(langevin_steps >= 0,
-              "Daps::Options::langevin_steps = {}. Violated constraint: langevin_steps >= 0",
-              langevin_steps);
-      require(std::isfinite(langevin_step_size) && langevin_step_size > 0.0,
-              "Daps::Options::langevin_step_size = {}. Violated constraint: "
-              "langevin_step_size > 0",
-              langevin_step_size);
-      require(std::isfinite(step_size_floor) && step_size_floor > 0.0 && step_size_floor <= 1.0,
-              "Daps::Options::step_size_floor = {}. Violated constraint: 0 < step_size_floor <= 1",
-              step_size_floor);
-      require(!tau || (std::isfinite(*tau) && *tau > 0.0),
-              "Daps::Options::tau = {}. Violated constraint: tau > 0", tau.value_or(0.0));
-      require(std::isfinite(tau_floor) && tau_floor > 0.0,
-              "Daps::Options::tau_floor = {}. Violated constraint: tau_floor > 0", tau_floor);
-    }
-  };
-
-  explicit Daps(PriorModels models) : Daps(std::move(models), Options{}) {}
-  Daps(PriorModels models, Options options)
-      : models_(std::move(models)), options_(std::move(options)) {
-    options_.validate();
-    require(models_.denoiser != nullptr, "Daps: needs PriorModels::denoiser");
-  }
-
-  std::string name() const override { return "DAPS"; }
-  const Options& options() const { return options_; }
+  static constexpr const char* kClassName = "Daps";
+  static constexpr const char* kSolverName = "DAPS";
+  using ReverseDiffusionSolver::ReverseDiffusionSolver;
 
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override;
@@ -95,9 +89,6 @@ class Daps final : public Solver {
   // Step 2: Langevin dynamics on p(x0 | x_t, y).
   at::Tensor langevin(const Problem& problem, const at::Tensor& x0_hat, double sigma_t,
                       double step_size, double tau, NoiseSource& noise) const;
-
-  PriorModels models_;
-  Options options_;
 };
 
 }  // namespace mapinverse

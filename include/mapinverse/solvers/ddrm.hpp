@@ -1,16 +1,32 @@
 #pragma once
 
 #include <cmath>
-#include <memory>
-#include <string>
 #include <vector>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
+#include "mapinverse/solvers/reverse_diffusion_solver.hpp"
 #include "mapinverse/solvers/reverse_step.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
 namespace mapinverse {
+
+/// The options of Ddrm (Ddrm::Options).
+struct DdrmOptions {
+  /// Reverse steps and their times (DDRM's experiments use 20 steps).
+  ReverseSchedule schedule{20};
+  /// eta and eta_b of eq. 8; DDRM's defaults are 0.85 and 1.
+  double eta = 0.85;
+  double eta_b = 1.0;
+
+  void validate() const {
+    schedule.validate("Ddrm::Options::schedule");
+    require(std::isfinite(eta) && eta >= 0.0 && eta <= 1.0,
+            "Ddrm::Options::eta = {}. Violated constraint: 0 <= eta <= 1", eta);
+    require(std::isfinite(eta_b) && eta_b >= 0.0 && eta_b <= 1.0,
+            "Ddrm::Options::eta_b = {}. Violated constraint: 0 <= eta_b <= 1", eta_b);
+  }
+};
 
 /// Denoising diffusion restoration models (Kawar et al. 2022, "DDRM", §4.1, eqs. 7-8) in
 /// EDM form (docs/design.md §3). DDRM diffuses in the spectral space of H = U S V^T: a
@@ -31,42 +47,16 @@ namespace mapinverse {
 /// x_s = (I - P) (null-space update) + P (row-space update), and both cases of the row
 /// space switch at the same sigma_s. Other operators (blur, dense matrices, non-linear
 /// ones) are rejected with std::invalid_argument. One network call per step, no VJPs.
-class Ddrm final : public Solver {
+class Ddrm final : public ReverseDiffusionSolver<Ddrm, DdrmOptions> {
  public:
-  struct Options {
-    /// Reverse steps and their times (DDRM's experiments use 20 steps).
-    ReverseSchedule schedule{20};
-    /// eta and eta_b of eq. 8; DDRM's defaults are 0.85 and 1.
-    double eta = 0.85;
-    double eta_b = 1.0;
-
-    void validate() const {
-      schedule.validate("Ddrm::Options::schedule");
-      require(std::isfinite(eta) && eta >= 0.0 && eta <= 1.0,
-              "Ddrm::Options::eta = {}. Violated constraint: 0 <= eta <= 1", eta);
-      require(std::isfinite(eta_b) && eta_b >= 0.0 && eta_b <= 1.0,
-              "Ddrm::Options::eta_b = {}. Violated constraint: 0 <= eta_b <= 1", eta_b);
-    }
-  };
-
-  explicit Ddrm(PriorModels models) : Ddrm(std::move(models), Options{}) {}
-  Ddrm(PriorModels models, Options options)
-      : models_(std::move(models)), options_(std::move(options)) {
-    options_.validate();
-    require(models_.denoiser != nullptr, "Ddrm: needs PriorModels::denoiser");
-  }
-
-  std::string name() const override { return "DDRM"; }
-  const Options& options() const { return options_; }
+  static constexpr const char* kClassName = "Ddrm";
+  static constexpr const char* kSolverName = "DDRM";
+  using ReverseDiffusionSolver::ReverseDiffusionSolver;
 
   /// Throws std::invalid_argument when the problem's operator is not linear with a
   /// uniform singular value.
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override;
-
- private:
-  PriorModels models_;
-  Options options_;
 };
 
 }  // namespace mapinverse

@@ -1,16 +1,33 @@
 #pragma once
 
 #include <cmath>
-#include <memory>
-#include <string>
 #include <vector>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
+#include "mapinverse/solvers/reverse_diffusion_solver.hpp"
 #include "mapinverse/solvers/reverse_step.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
 namespace mapinverse {
+
+/// The options of DiffPir (DiffPir::Options).
+struct DiffPirOptions {
+  /// Reverse steps and their times (DiffPIR's experiments use 100 steps).
+  ReverseSchedule schedule{100};
+  /// lambda in rho_t = lambda sigma_y^2 / sigma_t^2 (sigma_y in [-1, 1] units).
+  double lambda = 1.75;
+  /// zeta: the share of fresh noise in the step, in [0, 1].
+  double zeta = 0.3;
+
+  void validate() const {
+    schedule.validate("DiffPir::Options::schedule");
+    require(std::isfinite(lambda) && lambda > 0.0,
+            "DiffPir::Options::lambda = {}. Violated constraint: lambda > 0", lambda);
+    require(std::isfinite(zeta) && zeta >= 0.0 && zeta <= 1.0,
+            "DiffPir::Options::zeta = {}. Violated constraint: 0 <= zeta <= 1", zeta);
+  }
+};
 
 /// Diffusion plug-and-play image restoration (Zhu et al. 2023, "DiffPIR", Alg. 1) in EDM
 /// form (docs/design.md §3). Each step, from sigma_t to sigma_s:
@@ -29,42 +46,15 @@ namespace mapinverse {
 /// DiffPIR (its prox with gamma = 1 / (2 rho_t), [0, 1] units) has 2 times this one.
 /// The default 1.75 is the authors' lambda = 7. Linear operators only; one network call
 /// per step, no VJPs.
-class DiffPir final : public Solver {
+class DiffPir final : public ReverseDiffusionSolver<DiffPir, DiffPirOptions> {
  public:
-  struct Options {
-    /// Reverse steps and their times (DiffPIR's experiments use 100 steps).
-    ReverseSchedule schedule{100};
-    /// lambda in rho_t = lambda sigma_y^2 / sigma_t^2 (sigma_y in [-1, 1] units).
-    double lambda = 1.75;
-    /// zeta: the share of fresh noise in the step, in [0, 1].
-    double zeta = 0.3;
-
-    void validate() const {
-      schedule.validate("DiffPir::Options::schedule");
-      require(std::isfinite(lambda) && lambda > 0.0,
-              "DiffPir::Options::lambda = {}. Violated constraint: lambda > 0", lambda);
-      require(std::isfinite(zeta) && zeta >= 0.0 && zeta <= 1.0,
-              "DiffPir::Options::zeta = {}. Violated constraint: 0 <= zeta <= 1", zeta);
-    }
-  };
-
-  explicit DiffPir(PriorModels models) : DiffPir(std::move(models), Options{}) {}
-  DiffPir(PriorModels models, Options options)
-      : models_(std::move(models)), options_(std::move(options)) {
-    options_.validate();
-    require(models_.denoiser != nullptr, "DiffPir: needs PriorModels::denoiser");
-  }
-
-  std::string name() const override { return "DiffPIR"; }
-  const Options& options() const { return options_; }
+  static constexpr const char* kClassName = "DiffPir";
+  static constexpr const char* kSolverName = "DiffPIR";
+  using ReverseDiffusionSolver::ReverseDiffusionSolver;
 
   /// Throws std::invalid_argument when the problem's operator is not linear.
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override;
-
- private:
-  PriorModels models_;
-  Options options_;
 };
 
 }  // namespace mapinverse

@@ -2,18 +2,35 @@
 
 #include <cmath>
 #include <cstdint>
-#include <memory>
-#include <string>
 #include <vector>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/solvers/guided_estimate.hpp"
+#include "mapinverse/solvers/reverse_diffusion_solver.hpp"
 #include "mapinverse/solvers/reverse_step.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
 namespace mapinverse {
+
+/// The options of Dps (Dps::Options).
+struct DpsOptions {
+  /// Reverse steps and their times (DPS uses 1000 ancestral steps).
+  ReverseSchedule schedule{1000};
+  /// zeta in zeta_t = zeta / ||y - A(x_hat)|| (the paper's zeta'; the released code's
+  /// `scale` is 2 zeta).
+  double zeta = 1.0;
+  /// Unconditional step; eta = 1 is ancestral sampling as in DPS.
+  ReverseStepOptions step;
+
+  void validate() const {
+    schedule.validate("Dps::Options::schedule");
+    require(std::isfinite(zeta) && zeta >= 0.0,
+            "Dps::Options::zeta = {}. Violated constraint: zeta >= 0", zeta);
+    step.validate("Dps::Options::step");
+  }
+};
 
 /// Diffusion posterior sampling (Chung et al. 2023, "DPS", Alg. 1) in EDM form:
 /// x_hat = D(x_t, sigma_t); an unconditional reverse step x'_s from x_hat; then
@@ -22,41 +39,14 @@ namespace mapinverse {
 /// VJP through the denoiser). This is the paper's equation. The authors' released code
 /// steps scale * grad ||y - A(x_hat)|| with one norm over the whole batch: its `scale` is
 /// 2 zeta here (zeta = scale / 2), and the two agree only at batch size 1.
-class Dps final : public Solver {
+class Dps final : public ReverseDiffusionSolver<Dps, DpsOptions> {
  public:
-  struct Options {
-    /// Reverse steps and their times (DPS uses 1000 ancestral steps).
-    ReverseSchedule schedule{1000};
-    /// zeta in zeta_t = zeta / ||y - A(x_hat)|| (the paper's zeta'; the released code's
-    /// `scale` is 2 zeta).
-    double zeta = 1.0;
-    /// Unconditional step; eta = 1 is ancestral sampling as in DPS.
-    ReverseStepOptions step;
-
-    void validate() const {
-      schedule.validate("Dps::Options::schedule");
-      require(std::isfinite(zeta) && zeta >= 0.0,
-              "Dps::Options::zeta = {}. Violated constraint: zeta >= 0", zeta);
-      step.validate("Dps::Options::step");
-    }
-  };
-
-  explicit Dps(PriorModels models) : Dps(std::move(models), Options{}) {}
-  Dps(PriorModels models, Options options)
-      : models_(std::move(models)), options_(std::move(options)) {
-    options_.validate();
-    require(models_.denoiser != nullptr, "Dps: needs PriorModels::denoiser");
-  }
-
-  std::string name() const override { return "DPS"; }
-  const Options& options() const { return options_; }
+  static constexpr const char* kClassName = "Dps";
+  static constexpr const char* kSolverName = "DPS";
+  using ReverseDiffusionSolver::ReverseDiffusionSolver;
 
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override;
-
- private:
-  PriorModels models_;
-  Options options_;
 };
 
 }  // namespace mapinverse

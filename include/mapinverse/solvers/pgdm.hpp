@@ -2,49 +2,43 @@
 
 #include <cmath>
 #include <cstdint>
-#include <memory>
-#include <string>
 #include <vector>
 
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/random.hpp"
 #include "mapinverse/solvers/guided_estimate.hpp"
+#include "mapinverse/solvers/reverse_diffusion_solver.hpp"
 #include "mapinverse/solvers/reverse_step.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
 namespace mapinverse {
 
+/// The options of Pgdm (Pgdm::Options).
+struct PgdmOptions {
+  /// Reverse steps and their times (PGDM's own experiments use 100 steps).
+  ReverseSchedule schedule;
+  /// sigma_d in r_t^2; PGDM's choice for data in [-1, 1] is 1.
+  double sigma_d = 1.0;
+  ReverseStepOptions step;
+
+  void validate() const {
+    schedule.validate("Pgdm::Options::schedule");
+    require(std::isfinite(sigma_d) && sigma_d > 0.0,
+            "Pgdm::Options::sigma_d = {}. Violated constraint: sigma_d > 0", sigma_d);
+    step.validate("Pgdm::Options::step");
+  }
+};
+
 /// Pseudoinverse-guided diffusion (Song et al. 2023, "PGDM") in EDM form (docs/design.md §3):
 /// at each step x_hat = D(x_t, sigma_t), r_t^2 = sigma_t^2 sigma_d^2 / (sigma_t^2 + sigma_d^2),
 /// g = (dx_hat/dx_t)^T H^T (r_t^2 H H^T + sigma_y^2 I)^{-1} (y - H x_hat) (one VJP),
 /// x_hat_y = x_hat + sigma_t^2 g, then a DDIM(eta) or renoise step to the next level.
-class Pgdm final : public Solver {
+class Pgdm final : public ReverseDiffusionSolver<Pgdm, PgdmOptions> {
  public:
-  struct Options {
-    /// Reverse steps and their times (PGDM's own experiments use 100 steps).
-    ReverseSchedule schedule;
-    /// sigma_d in r_t^2; PGDM's choice for data in [-1, 1] is 1.
-    double sigma_d = 1.0;
-    ReverseStepOptions step;
-
-    void validate() const {
-      schedule.validate("Pgdm::Options::schedule");
-      require(std::isfinite(sigma_d) && sigma_d > 0.0,
-              "Pgdm::Options::sigma_d = {}. Violated constraint: sigma_d > 0", sigma_d);
-      step.validate("Pgdm::Options::step");
-    }
-  };
-
-  explicit Pgdm(PriorModels models) : Pgdm(std::move(models), Options{}) {}
-  Pgdm(PriorModels models, Options options)
-      : models_(std::move(models)), options_(std::move(options)) {
-    options_.validate();
-    require(models_.denoiser != nullptr, "Pgdm: needs PriorModels::denoiser");
-  }
-
-  std::string name() const override { return "PGDM"; }
-  const Options& options() const { return options_; }
+  static constexpr const char* kClassName = "Pgdm";
+  static constexpr const char* kSolverName = "PGDM";
+  using ReverseDiffusionSolver::ReverseDiffusionSolver;
 
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override {
@@ -62,9 +56,6 @@ class Pgdm final : public Solver {
   // The reverse diffusion from x at time schedule.t_max on a validated problem.
   at::Tensor run(const Problem& problem, at::Tensor x, detail::SolveRecorder& recorder,
                  NoiseSource& noise) const;
-
-  PriorModels models_;
-  Options options_;
 };
 
 }  // namespace mapinverse
