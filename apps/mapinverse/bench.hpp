@@ -37,6 +37,8 @@ struct BenchArguments {
   /// TorchScript LPIPS network, forward(x, y in [-1, 1]) -> [B] (or [B,1,1,1]); optional.
   std::string lpips;
   bool quiet = false;
+  /// "tuned": Tables 1 and 3 get a row for the map-ga-tuned preset.
+  std::string preset;
   PriorArguments prior;
 
   void add_to(CLI::App& app);

@@ -313,38 +313,62 @@ void SolverArguments::add_to(CLI::App& app) {
   for (const auto& solver : registered_solvers()) {
     solvers += fmt::format("\n  {:<14} {}", solver.name, solver.description);
   }
-  app.add_option("--solver", name, solvers)
-      ->check(CLI::IsMember(solver_names()))
-      ->capture_default_str();
-  app.add_option("--time-steps", budget.time_steps,
-                 fmt::format("MAP-GA outer time steps (paper: 20; at most {})", kMaxTimeSteps))
-      ->check(CLI::Range(int64_t{1}, kMaxTimeSteps))
-      ->capture_default_str();
-  app.add_option("--iterations", budget.iterations,
-                 fmt::format("MAP-GA gradient-ascent iterations per time step (paper: 50; at "
-                             "most {})",
-                             kMaxIterations))
-      ->check(CLI::Range(int64_t{1}, kMaxIterations))
-      ->capture_default_str();
-  app.add_option("--steps", budget.steps,
-                 fmt::format("reverse steps of PGDM (default 100), DPS (default 1000), DDRM "
-                             "(default 20) and DiffPIR (default 100); annealing levels of DAPS "
-                             "(default 200); PGDM steps of MAP-GA-PGDM (default 20); at most {}",
-                             kMaxSteps))
-      ->check(CLI::Range(int64_t{1}, kMaxSteps));
-  app.add_option("--learning-rate", budget.learning_rate,
-                 "MAP-GA step size (default: sigma_y^2 + sigma_eps^2, the paper's)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--optimizer", optimizer, "MAP-GA optimizer: gd, momentum or adam")
-      ->check(CLI::IsMember({"gd", "momentum", "adam"}))
-      ->capture_default_str();
-  app.add_option("--zeta", budget.zeta, "DPS step scale")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--ode-steps", budget.ode_steps,
-                 "DAPS: probability-flow ODE steps (network calls) per annealing level")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  auto* solver = app.add_option("--solver", name, solvers)
+                     ->check(CLI::IsMember(solver_names()))
+                     ->capture_default_str();
+  budget_options_.push_back(
+      app.add_option("--time-steps", budget.time_steps,
+                     fmt::format("MAP-GA outer time steps (paper: 20; at most {})", kMaxTimeSteps))
+          ->check(CLI::Range(int64_t{1}, kMaxTimeSteps))
+          ->capture_default_str());
+  budget_options_.push_back(
+      app.add_option("--iterations", budget.iterations,
+                     fmt::format("MAP-GA gradient-ascent iterations per time step (paper: 50; at "
+                                 "most {})",
+                                 kMaxIterations))
+          ->check(CLI::Range(int64_t{1}, kMaxIterations))
+          ->capture_default_str());
+  budget_options_.push_back(
+      app.add_option(
+             "--steps", budget.steps,
+             fmt::format("reverse steps of PGDM (default 100), DPS (default 1000), DDRM "
+                         "(default 20) and DiffPIR (default 100); annealing levels of DAPS "
+                         "(default 200); PGDM steps of MAP-GA-PGDM (default 20); at most {}",
+                         kMaxSteps))
+          ->check(CLI::Range(int64_t{1}, kMaxSteps)));
+  budget_options_.push_back(
+      app.add_option("--learning-rate", budget.learning_rate,
+                     "MAP-GA step size (default: sigma_y^2 + sigma_eps^2, the paper's)")
+          ->check(CLI::PositiveNumber));
+  budget_options_.push_back(
+      app.add_option("--optimizer", optimizer, "MAP-GA optimizer: gd, momentum or adam")
+          ->check(CLI::IsMember({"gd", "momentum", "adam"}))
+          ->capture_default_str());
+  budget_options_.push_back(app.add_option("--zeta", budget.zeta, "DPS step scale")
+                                ->check(CLI::PositiveNumber)
+                                ->capture_default_str());
+  budget_options_.push_back(
+      app.add_option("--ode-steps", budget.ode_steps,
+                     "DAPS: probability-flow ODE steps (network calls) per annealing level")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str());
+  app.add_option("--preset", preset,
+                 "a ready configuration instead of --solver and its budget: tuned (the solver "
+                 "map-ga-tuned, PGDM then MAP-GA from its estimate; docs/map-ga-study.md)")
+      ->check(CLI::IsMember({"tuned"}))
+      ->excludes(solver);
+}
+
+std::string SolverArguments::solver_name() const {
+  const std::string resolved = preset == "tuned" ? "map-ga-tuned" : name;
+  if (resolved != "map-ga-tuned") return resolved;
+  for (const auto* option : budget_options_) {
+    require(option->count() == 0,
+            "{}: the map-ga-tuned preset has a fixed budget and step size; leave out {} or "
+            "choose another --solver",
+            option->get_name(), option->get_name());
+  }
+  return resolved;
 }
 
 SolverSettings SolverArguments::settings() const {

@@ -115,10 +115,19 @@ struct SolverArguments {
   SolverSettings budget;
   /// gd, momentum or adam.
   std::string optimizer = "gd";
+  /// --preset: empty, or "tuned" (the solver "map-ga-tuned").
+  std::string preset;
 
   void add_to(CLI::App& app);
+  /// The solver to build: "map-ga-tuned" for --preset tuned, otherwise --solver. Throws
+  /// std::invalid_argument when budget flags were given for the fixed-budget preset.
+  std::string solver_name() const;
   /// `budget` with the optimizer named by `optimizer`.
   SolverSettings settings() const;
+
+ private:
+  // The flags the preset's fixed budget does not read.
+  std::vector<const CLI::Option*> budget_options_;
 };
 
 /// A one-line progress bar on stderr, redrawn in place when stderr is a terminal and

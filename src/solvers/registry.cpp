@@ -57,6 +57,19 @@ Daps::Options daps(const SolverSettings& settings) {
   return options;
 }
 
+// The preset chosen by the MAP-GA study (docs/map-ga-study.md): PGDM from T, then
+// MAP-GA(D) from t = kTunedStartTime on its estimate (noiseless problems) or MAP-GA-PGDM(D)
+// from there (noisy ones).
+constexpr int64_t kTunedPgdmSteps = 25;
+constexpr double kTunedStartTime = 2.0;
+constexpr int64_t kTunedTimeSteps = 5;
+constexpr int64_t kTunedIterations = 10;
+constexpr bool kTunedUsePrior = false;
+constexpr int64_t kTunedFinalPgdmSteps = 10;
+constexpr const char* kTunedDescription =
+    "tuned preset: PGDM (25 steps), then MAP-GA(D,NP) from t = 2 (5 x 10) on its estimate, "
+    "or MAP-GA-PGDM(D) (+10 PGDM steps) when sigma_y > 0";
+
 constexpr auto kModel = ConsistencySource::kConsistencyModel;
 constexpr auto kDenoiser = ConsistencySource::kDenoiser;
 
@@ -96,6 +109,8 @@ const std::vector<Registration>& registrations() {
        }},
       {{"daps", "DAPS: decoupled annealing posterior sampling (default 200 levels x 5 ODE steps)"},
        [](const SolverSettings& s) -> SolverOptions { return daps(s); }},
+      {{"map-ga-tuned", kTunedDescription},
+       [](const SolverSettings&) -> SolverOptions { return tuned_map_ga_options(); }},
   };
   return table;
 }
@@ -109,6 +124,21 @@ const Registration* find(std::string_view name) {
 }
 
 }  // namespace
+
+WarmStartedMapGa::Options tuned_map_ga_options() {
+  WarmStartedMapGa::Options options;
+  options.warm_start.schedule.num_steps = kTunedPgdmSteps;
+  auto& map_ga = options.map_ga;
+  map_ga.num_time_steps = kTunedTimeSteps;
+  map_ga.num_iter = kTunedIterations;
+  map_ga.t_max = kTunedStartTime;
+  map_ga.consistency_source = ConsistencySource::kDenoiser;
+  map_ga.use_prior = kTunedUsePrior;
+  auto& map_ga_pgdm = options.map_ga_pgdm;
+  static_cast<MapGaSchedule&>(map_ga_pgdm) = map_ga;
+  map_ga_pgdm.pgdm_steps = kTunedFinalPgdmSteps;
+  return options;
+}
 
 const std::vector<RegisteredSolver>& registered_solvers() {
   static const std::vector<RegisteredSolver> solvers = [] {
@@ -155,8 +185,8 @@ std::shared_ptr<const Solver> make_solver(const PriorModels& models, const Solve
   return std::visit(
       [&](const auto& typed) -> std::shared_ptr<const Solver> {
         using Options = std::decay_t<decltype(typed)>;
-        using Class =
-            typename SolverTaking<Options, MapGa, MapGaPgdm, Pgdm, Dps, Ddrm, DiffPir, Daps>::type;
+        using Class = typename SolverTaking<Options, MapGa, MapGaPgdm, Pgdm, Dps, Ddrm, DiffPir,
+                                            Daps, WarmStartedMapGa>::type;
         return std::make_shared<Class>(models, typed);
       },
       options);

@@ -59,4 +59,20 @@ Summary WarmStart::solve(const Problem& problem,
   return concatenate(std::move(head), std::move(tail), name());
 }
 
+WarmStartedMapGa::WarmStartedMapGa(const PriorModels& models, Options options)
+    : options_(std::move(options)),
+      noise_floor_(0.0),
+      noiseless_(std::make_shared<Pgdm>(models, options_.warm_start),
+                 std::make_shared<MapGa>(models, options_.map_ga)),
+      noisy_(std::make_shared<Pgdm>(models, options_.warm_start),
+             std::make_shared<MapGaPgdm>(models, options_.map_ga_pgdm)) {
+  noise_floor_ = models.denoiser->schedule()->sigma(kEpsilon);
+}
+
+Summary WarmStartedMapGa::solve(const Problem& problem,
+                                const std::vector<IterationCallback>& callbacks) const {
+  return problem.sigma_y > noise_floor_ ? noisy_.solve(problem, callbacks)
+                                        : noiseless_.solve(problem, callbacks);
+}
+
 }  // namespace mapinverse

@@ -75,6 +75,9 @@ bad_input("TorchScript model with the wrong signature" "expected forward(x: Tens
 bad_input("down-sampling factor that does not divide" "does not divide the image size" ARGS ${R} --fmnist-test 0 --operator downsample --factor 3 -o @OUT@)
 bad_input("DDRM on a blur" "non-zero singular values are all equal" ARGS ${R} --fmnist-test 0 --solver ddrm --steps 2 --operator blur -o @OUT@)
 bad_input("zero DAPS ODE steps" "--ode-steps" ARGS ${R} --fmnist-test 0 --solver daps --ode-steps 0 -o @OUT@)
+bad_input("tuned preset with a budget flag" "--time-steps: the map-ga-tuned preset has a fixed budget" ARGS restore --quiet --fmnist-test 0 --preset tuned --time-steps 3 -o @OUT@)
+bad_input("tuned preset and a solver" "--solver excludes --preset" ARGS restore --quiet --fmnist-test 0 --preset tuned --solver pgdm -o @OUT@)
+bad_input("unknown preset" "--preset" ARGS restore --quiet --fmnist-test 0 --preset fastest -o @OUT@)
 bad_input("unwritable output folder" "cannot create the folder" OUTPUT /proc/mapinverse_no_such_dir/out.png ARGS ${R} --fmnist-test 0 -o /proc/mapinverse_no_such_dir/out.png)
 bad_input("output path equal to the input" "refusing to overwrite it" OUTPUT @F@/out/never.png ARGS ${R} --input @F@/input.png -o @F@/input.png)
 bad_input("output path that is a folder" "is a directory" OUTPUT @F@/out/never.png ARGS ${R} --fmnist-test 0 -o @F@/out)
@@ -139,6 +142,7 @@ bad_input("report path equal to the input" "--report ${fixtures}/input.png: this
 # Valid but unusual inputs: each must be restored.
 odd_input("names with spaces and non-ASCII letters" "PSNR" OUTPUT "@F@/odd/sortie ü/résultat 1.png" ARGS ${R} --input "@F@/mon image été.png" -o "@F@/odd/sortie ü/résultat 1.png" --report "@F@/odd/sortie ü/rapport é.json")
 odd_input("grey+alpha PNG" "PSNR" OUTPUT @F@/odd/grey_alpha.png ARGS ${R} --input @F@/grey_alpha.png -o @F@/odd/grey_alpha.png)
+odd_input("the tuned preset" "PGDM -> MAP-GA" OUTPUT @F@/odd/tuned.png ARGS restore --quiet --fmnist-test 0 --preset tuned -o @F@/odd/tuned.png)
 odd_input("interlaced PNG" "PSNR" OUTPUT @F@/odd/interlaced.png ARGS ${R} --input @F@/interlaced.png -o @F@/odd/interlaced.png)
 odd_input("1-bit PNG" "PSNR" OUTPUT @F@/odd/one_bit.png ARGS ${R} --input @F@/one_bit.png -o @F@/odd/one_bit.png)
 odd_input("folder with other files, a sub-folder and a hidden file" "2 image(s)" OUTPUT @F@/odd/mixed ARGS ${R} --input-dir @F@/mixed_dir --output-dir @F@/odd/mixed)

@@ -33,7 +33,11 @@ class RecordingStage final : public Solver {
     const auto zeros = torch::zeros(problem.batch_shape(), torch::kFloat64);
     summary.estimate = (problem.start_image.defined() ? problem.start_image : zeros) + offset_;
     summary.network_forwards = 1;
-    summary.history.push_back(IterationSummary{});
+    IterationSummary step;
+    step.step = 1;
+    step.total_steps = 1;
+    step.network_forwards = 1;
+    summary.history.push_back(step);
     return summary;
   }
   std::string name() const override { return "stage"; }
@@ -94,7 +98,8 @@ TEST_CASE("WarmStart starts the second solver from the first one's estimate") {
   CHECK(summary.network_forwards == 2);
   REQUIRE(summary.history.size() == 2);
   CHECK(summary.history[1].step == 2);
-  CHECK(summary.history[1].network_forwards == 1);  // the first stage's forward carried over
+  CHECK(summary.history[1].total_steps == 2);
+  CHECK(summary.history[1].network_forwards == 2);  // cumulative over both stages
 
   // The second stage's noise comes from other seeds than the first stage's.
   CHECK(first->seen_seed == 7);
@@ -152,4 +157,38 @@ TEST_CASE("MAP-GA's learning_rate_decay shrinks the step size geometrically over
 
   options.learning_rate_decay = 0.0;
   CHECK_THROWS_AS(MapGa(models, options), std::invalid_argument);
+}
+
+TEST_CASE("WarmStartedMapGa runs MAP-GA on noiseless problems and MAP-GA-PGDM on noisy ones") {
+  const auto mean = 0.1 * torch::ones({1, 1, 4, 4}, torch::kFloat64);
+  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
+                           std::make_shared<testing::IsotropicGaussianConsistency>(mean, 0.09)};
+  WarmStartedMapGa::Options options;
+  options.warm_start.schedule.num_steps = 4;
+  options.map_ga.num_time_steps = 2;
+  options.map_ga.num_iter = 3;
+  options.map_ga.t_max = 1.0;
+  options.map_ga.consistency_source = ConsistencySource::kDenoiser;
+  options.map_ga_pgdm.num_time_steps = 2;
+  options.map_ga_pgdm.num_iter = 3;
+  options.map_ga_pgdm.t_max = 1.0;
+  options.map_ga_pgdm.pgdm_steps = 2;
+  options.map_ga_pgdm.consistency_source = ConsistencySource::kDenoiser;
+  const WarmStartedMapGa solver(models, options);
+  CHECK(solver.name() == "PGDM -> MAP-GA(D)");
+
+  auto problem = warm_start_problem();
+  problem.measurement = 0.3 * torch::ones({2, 1, 4, 4}, torch::kFloat64);
+  const auto noiseless = solver.solve(problem);
+  CHECK(noiseless.solver_name == "PGDM -> MAP-GA(D)");
+  // PGDM 4 x (forward + VJP); MAP-GA(D) 2 x 3 x (forward + VJP + prior forward) + 2.
+  CHECK(noiseless.network_evaluations() == 8 + 2 * 3 * 3 + 2);
+
+  problem.sigma_y = 0.1;
+  const auto noisy = solver.solve(problem);
+  CHECK(noisy.solver_name == "PGDM -> MAP-GA-PGDM(D)");
+  CHECK(noisy.history.size() == 4 + 2 + 2);
+
+  options.map_ga.num_iter = -1;
+  CHECK_THROWS_AS(WarmStartedMapGa(models, options), std::invalid_argument);
 }

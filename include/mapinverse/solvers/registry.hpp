@@ -26,6 +26,7 @@
 #include "mapinverse/solvers/map_ga_pgdm.hpp"
 #include "mapinverse/solvers/pgdm.hpp"
 #include "mapinverse/solvers/solver.hpp"
+#include "mapinverse/solvers/warm_start.hpp"
 
 namespace mapinverse {
 
@@ -55,8 +56,15 @@ struct SolverSettings {
 };
 
 /// The options of one of the solver classes.
-using SolverOptions = std::variant<MapGa::Options, MapGaPgdm::Options, Pgdm::Options, Dps::Options,
-                                   Ddrm::Options, DiffPir::Options, Daps::Options>;
+using SolverOptions =
+    std::variant<MapGa::Options, MapGaPgdm::Options, Pgdm::Options, Dps::Options, Ddrm::Options,
+                 DiffPir::Options, Daps::Options, WarmStartedMapGa::Options>;
+
+/// The "map-ga-tuned" preset: the configuration the MAP-GA study chose on Fashion-MNIST
+/// test images 9000-9199 (docs/map-ga-study.md). Its budgets are fixed: it reads none of
+/// SolverSettings' fields, and it makes fewer network calls per image than the paper's
+/// MAP-GA default (20 x 50).
+WarmStartedMapGa::Options tuned_map_ga_options();
 
 /// A registered name and what it stands for.
 struct RegisteredSolver {

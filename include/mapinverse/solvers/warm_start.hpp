@@ -4,6 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "mapinverse/solvers/map_ga.hpp"
+#include "mapinverse/solvers/map_ga_pgdm.hpp"
+#include "mapinverse/solvers/pgdm.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
 namespace mapinverse {
@@ -35,6 +38,42 @@ class WarmStart final : public Solver {
  private:
   std::shared_ptr<const Solver> first_;
   std::shared_ptr<const Solver> second_;
+};
+
+/// PGDM's estimate starts MAP-GA: a WarmStart of a Pgdm and, on noiseless problems, a
+/// MapGa (Algorithms 1-2) or, on noisy ones (sigma_y > sigma(epsilon)), a MapGaPgdm
+/// (Algorithm 3), both usually from a small start time t_max. The solver of the
+/// "map-ga-tuned" preset (docs/map-ga-study.md).
+class WarmStartedMapGa final : public Solver {
+ public:
+  struct Options {
+    /// The first stage: PGDM from T.
+    Pgdm::Options warm_start;
+    /// The second stage on noiseless problems.
+    MapGa::Options map_ga;
+    /// The second stage on noisy problems.
+    MapGaPgdm::Options map_ga_pgdm;
+
+    void validate() const {
+      warm_start.validate();
+      map_ga.validate();
+      map_ga_pgdm.validate();
+    }
+  };
+
+  WarmStartedMapGa(const PriorModels& models, Options options);
+
+  /// "PGDM -> MAP-GA(...)"; on noisy problems the summary names "PGDM -> MAP-GA-PGDM(...)".
+  std::string name() const override { return noiseless_.name(); }
+  Summary solve(const Problem& problem,
+                const std::vector<IterationCallback>& callbacks = {}) const override;
+  const Options& options() const { return options_; }
+
+ private:
+  Options options_;
+  double noise_floor_;  // sigma(epsilon): at or below it a problem counts as noiseless
+  WarmStart noiseless_;
+  WarmStart noisy_;
 };
 
 }  // namespace mapinverse
