@@ -11,6 +11,7 @@
 #include "mapinverse/optimizers/optimizer.hpp"
 #include "mapinverse/solvers/map_ga.hpp"
 #include "mapinverse/solvers/pgdm.hpp"
+#include "mapinverse/solvers/registry.hpp"
 #include "mapinverse/solvers/warm_start.hpp"
 #include "support/gaussian_prior.hpp"
 
@@ -191,4 +192,21 @@ TEST_CASE("WarmStartedMapGa runs MAP-GA on noiseless problems and MAP-GA-PGDM on
 
   options.map_ga.num_iter = -1;
   CHECK_THROWS_AS(WarmStartedMapGa(models, options), std::invalid_argument);
+}
+
+TEST_CASE("The map-ga-tuned preset makes at most 100 network calls per image") {
+  const auto mean = 0.1 * torch::ones({1, 1, 4, 4}, torch::kFloat64);
+  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
+                           std::make_shared<testing::IsotropicGaussianConsistency>(mean, 0.09)};
+  const auto solver = make_solver("map-ga-tuned", models);
+  CHECK(solver->name() == "PGDM -> MAP-GA(D,NP)");
+  auto problem = warm_start_problem();
+  problem.measurement = 0.3 * torch::ones({2, 1, 4, 4}, torch::kFloat64);
+  // PGDM 25 x 2, then 4 time steps x (5 x (forward + VJP) + 1 forward).
+  CHECK(solver->solve(problem).network_evaluations() == 94);
+  problem.sigma_y = 0.1;
+  // PGDM 25 x 2, then 4 x (4 x 2 + 1), then 5 PGDM steps x 2.
+  const auto noisy = solver->solve(problem);
+  CHECK(noisy.network_evaluations() == 96);
+  CHECK(noisy.solver_name == "PGDM -> MAP-GA-PGDM(D)");
 }
