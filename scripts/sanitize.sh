@@ -34,7 +34,7 @@ if [ "$mode" = thread ]; then
   build=${1:-build-tsan}
   flags="-fsanitize=thread -fno-omit-frame-pointer -g1 -O1"
   link=-fsanitize=thread
-  targets=${MAPINVERSE_SANITIZE_TARGETS:-solvers_tests}
+  targets=${MAPINVERSE_SANITIZE_TARGETS:-core_tests solvers_tests}
 else
   build=${1:-build-asan}
   flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g -O1"
@@ -45,12 +45,16 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=$flags" \
   "-DCMAKE_EXE_LINKER_FLAGS=$link" -DMAPINVERSE_BUILD_BENCHMARKS=OFF "${launcher[@]}" >/dev/null
+# The sanitizers' settings hold for the build too: it runs the test programs to list
+# their tests (catch_discover_tests), and a leak report there would fail the build.
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=1"
 # shellcheck disable=SC2086
 cmake --build "$build" -j2 --target $targets
 
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ "$mode" = thread ]; then
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
   export OMP_NUM_THREADS=1
   status=0
   for target in $targets; do
@@ -59,7 +63,5 @@ if [ "$mode" = thread ]; then
   done
   exit $status
 fi
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=1"
 ctest --test-dir "$build" -j2 --output-on-failure -E "^package:" \
   ${MAPINVERSE_SANITIZE_TESTS:+-R "$MAPINVERSE_SANITIZE_TESTS"}
