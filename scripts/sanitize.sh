@@ -34,7 +34,7 @@ if [ "$mode" = thread ]; then
   build=${1:-build-tsan}
   flags="-fsanitize=thread -fno-omit-frame-pointer -g1 -O1"
   link=-fsanitize=thread
-  targets=${MAPINVERSE_SANITIZE_TARGETS:-core_tests solvers_tests}
+  targets=${MAPINVERSE_SANITIZE_TARGETS:-core_tests operators_tests models_tests solvers_tests}
 else
   build=${1:-build-asan}
   flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g -O1"
