@@ -3,22 +3,23 @@
 # Usage: scripts/sanitize.sh [MODE] [BUILD]
 #   address (default, in build-asan): AddressSanitizer with LeakSanitizer, and
 #     UndefinedBehaviorSanitizer; the whole test suite.
-#   thread (in build-tsan): ThreadSanitizer; the tests that run one solver or model from
-#     several threads (Catch2 tag [threads]).
+#   thread (in build-tsan): ThreadSanitizer; the tests that share one object between
+#     threads (Catch2 tag [threads]) in the core, operators, models and solvers tests.
 # MAPINVERSE_SANITIZE_TARGETS (e.g. "solvers_tests mapinverse_cli") builds only those
 # targets, and MAPINVERSE_SANITIZE_TESTS (a CTest regular expression) runs only the
 # matching tests: sanitized builds are slow, a quick run builds what it runs.
 #
 # Settings, and why:
 # - Leak detection is on. LibTorch allocates process-lifetime state (operator registry,
-#   thread pools, per-thread autograd and allocator state) that it never frees; the
-#   suppressions in scripts/sanitizers/lsan.supp name those allocations, each with the
-#   reason, and match only frames inside LibTorch's libraries. A leak whose allocation
-#   comes from MapInverse's own code is still reported and fails the test.
+#   thread pools, per-thread autograd and allocator state) that it never frees, but it is
+#   still reachable at exit and has not been reported. A suppression in
+#   scripts/sanitizers/lsan.supp may name such an allocation only by frames inside
+#   LibTorch's libraries, with the reason; a leak whose allocation comes from
+#   MapInverse's own code is reported and fails the test.
 # - ThreadSanitizer sees the locks of uninstrumented LibTorch (its pthread calls are
 #   intercepted) but not OpenMP's barriers, so the threaded tests run with one intra-op
-#   thread (OMP_NUM_THREADS=1; the tests also set it). scripts/sanitizers/tsan.supp says
-#   why each remaining suppression is there.
+#   thread (OMP_NUM_THREADS=1). scripts/sanitizers/tsan.supp says why each suppression
+#   is there (none so far).
 # - The installed-package test is left out: it configures and builds a second project,
 #   which adds nothing under the sanitizers.
 set -euo pipefail
