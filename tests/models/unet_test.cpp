@@ -149,7 +149,7 @@ TEST_CASE("UNetNetwork shares the module it wraps", "[models][unet]") {
 }
 
 TEST_CASE("UNet::forward_at equals forward with the noise input repeated per sample",
-          "[models][unet]") {
+          "[models][unet][threads]") {
   torch::manual_seed(21);
   UNet unet(UNetOptions{});
   randomise_output(unet);

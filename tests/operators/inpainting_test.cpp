@@ -136,7 +136,7 @@ TEST_CASE("Inpainting differentiates after a first use in inference mode", "[ope
   CHECK(torch::equal(input.grad(), small_mask().to(torch::kFloat64)));
 }
 
-TEST_CASE("Inpainting can be shared between threads", "[operators]") {
+TEST_CASE("Inpainting can be shared between threads", "[operators][threads]") {
   const Inpainting op(mapinverse::random_mask(16, 16, 0.5, 4));
   const auto expected32 = op.apply(torch::ones({1, 1, 16, 16}));
   std::vector<std::thread> threads;
