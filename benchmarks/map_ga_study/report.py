@@ -43,11 +43,33 @@ def markdown_table(cells):
     return "\n".join(lines) + "\n"
 
 
+def matched_budget_table(cells, preset, baseline):
+    """Per (mask, sigma_y): the preset against the baseline family's best step count."""
+    columns = sorted({(mask, sigma) for _, mask, sigma in cells}, key=lambda c: (c[1], c[0]))
+    lines = [f"| mask | σ_y | {preset} dB (NFE) | best {baseline} dB (NFE) | NFE ratio | "
+             f"{preset} ≥ best {baseline} at ≤ 2× its NFE |",
+             "|---|---:|---:|---:|---:|---|"]
+    for mask, sigma in columns:
+        ours = cells.get((preset, mask, sigma))
+        rivals = [cell for (name, m, s), cell in cells.items()
+                  if name.startswith(baseline + "-") and (m, s) == (mask, sigma)]
+        if not ours or not rivals:
+            continue
+        best = max(rivals, key=lambda cell: cell["psnr_db"])
+        ratio = ours["nfe_per_image"] / best["nfe_per_image"]
+        verdict = "yes" if ours["psnr_db"] >= best["psnr_db"] and ratio <= 2.0 else "no"
+        lines.append(f"| {mask} | {sigma:g} | {ours['psnr_db']:.2f} ({ours['nfe_per_image']:.0f}) | "
+                     f"{best['psnr_db']:.2f} ({best['nfe_per_image']:.0f}, {best['config']}) | "
+                     f"{ratio:.2f} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
 def plot(cells, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     panels = sorted({(mask, sigma) for _, mask, sigma in cells}, key=lambda c: (c[1], c[0]))
     columns = min(3, len(panels))
@@ -62,10 +84,15 @@ def plot(cells, path):
             if (cell_mask, cell_sigma) == (mask, sigma):
                 series[name.split("-")[0]].append((cell["nfe_per_image"], cell["psnr_db"]))
         for family, points in sorted(series.items()):
-            points.sort()
+            best = {}
+            for calls, value in points:
+                best[calls] = max(value, best.get(calls, value))
+            points = sorted(best.items())
             axis.plot([p[0] for p in points], [p[1] for p in points], "o-", ms=4,
                       color=colours[family], label=family)
         axis.set_xscale("log")
+        axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_title(f"{mask}, σ_y = {sigma:g}")
         axis.set_xlabel("network calls per image")
         axis.set_ylabel("PSNR (dB)")
@@ -83,6 +110,9 @@ def main():
     parser.add_argument("--markdown", help="write the table here (default: print it)")
     parser.add_argument("--plot", help="write the plot (PNG) here")
     parser.add_argument("--images", help="only cells of this image range, e.g. 0:50")
+    parser.add_argument("--matched", nargs=2, metavar=("PRESET", "BASELINE"),
+                        help="also print PRESET against the best of the configurations "
+                             "named BASELINE-* (e.g. tuned pgdm)")
     arguments = parser.parse_args()
     cells = read_cells(arguments.results, arguments.images)
     if not cells:
@@ -93,6 +123,8 @@ def main():
             stream.write(table)
     else:
         print(table, end="")
+    if arguments.matched:
+        print(matched_budget_table(cells, *arguments.matched), end="")
     if arguments.plot:
         plot(cells, arguments.plot)
 

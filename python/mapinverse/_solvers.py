@@ -52,6 +52,10 @@ def _set_option(where, typed, key, value):
     setattr(typed, key, value)
 
 
+# Registered names whose configuration is fixed (they read none of the settings).
+PRESETS = ("map-ga-tuned",)
+
+
 def solver_options(name, **options):
     """The typed options (MapGaOptions, MapGaPgdmOptions, PgdmOptions, DpsOptions) that the
     registered `name` stands for, with `options` applied. None for a solver class that has
@@ -97,6 +101,11 @@ def make_solver(name, denoiser=None, consistency=None, **options):
         for key, value in options.items():
             _set_option(where, name, key, value)
         return _core.make_solver(name, denoiser, consistency)
+    if name in PRESETS and options:
+        raise ValueError(
+            f"make_solver('{name}'): the preset has a fixed budget and step size; "
+            f"leave out {sorted(options)} or choose another solver"
+        )
     remaining = dict(options)
     settings = _settings(remaining)
     typed = _core.solver_options(name, settings)

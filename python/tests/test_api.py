@@ -1,6 +1,7 @@
 """The package's surface: the registry by name, options as keywords, Problem and
 Summary, shared tensors, the shipped models."""
 
+import pytest
 import torch
 
 import mapinverse as mi
@@ -79,3 +80,8 @@ def test_shipped_models_load(prior):
     assert prior["consistency"].origin(x, 1.0).shape == (1, 1, 28, 28)
     assert mi.load_shipped_mixture().event_shape == [1, 28, 28]
     assert mi.shipped_model_path("fmnist_gmm.pt").is_file()
+
+
+def test_the_preset_refuses_budget_settings():
+    with pytest.raises(ValueError, match="fixed budget"):
+        mi.make_solver("map-ga-tuned", time_steps=3)
