@@ -48,6 +48,7 @@ from ._core import (
     Solver,
     Summary,
     TerminationReason,
+    WarmStartedMapGaOptions,
     compose,
     denoiser_as_consistency,
     load_torchscript_consistency,
@@ -70,6 +71,7 @@ from ._core import (
     ssim,
     stop_when_residual_below,
     to_unit_range,
+    tuned_map_ga_options,
     write_png,
 )
 from ._models import (

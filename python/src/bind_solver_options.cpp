@@ -133,6 +133,18 @@ void bind_daps(py::module_& m) {
                    "langevin_steps", "langevin_step_size", "step_size_floor", "tau", "tau_floor"});
 }
 
+// The map-ga-tuned preset's options: PGDM's, then MAP-GA's (noiseless problems) or
+// MAP-GA-PGDM's (noisy ones).
+void bind_warm_started_map_ga(py::module_& m) {
+  py::class_<WarmStartedMapGa::Options> cls(m, "WarmStartedMapGaOptions");
+  cls.def(py::init<>())
+      .def_readwrite("warm_start", &WarmStartedMapGa::Options::warm_start)
+      .def_readwrite("map_ga", &WarmStartedMapGa::Options::map_ga)
+      .def_readwrite("map_ga_pgdm", &WarmStartedMapGa::Options::map_ga_pgdm);
+  set_fields(cls, {"warm_start", "map_ga", "map_ga_pgdm"});
+  m.def("tuned_map_ga_options", &tuned_map_ga_options);
+}
+
 }  // namespace
 
 void bind_solver_options(py::module_& m) {
@@ -149,6 +161,7 @@ void bind_solver_options(py::module_& m) {
   bind_ddrm(m);
   bind_diffpir(m);
   bind_daps(m);
+  bind_warm_started_map_ga(m);
 }
 
 }  // namespace mapinverse::python

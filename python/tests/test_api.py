@@ -85,3 +85,12 @@ def test_shipped_models_load(prior):
 def test_the_preset_refuses_budget_settings():
     with pytest.raises(ValueError, match="fixed budget"):
         mi.make_solver("map-ga-tuned", time_steps=3)
+
+
+def test_the_preset_options_are_typed():
+    options = mi.solver_options("map-ga-tuned")
+    assert isinstance(options, mi.WarmStartedMapGaOptions)
+    tuned = mi.tuned_map_ga_options()
+    assert options.warm_start.num_steps == tuned.warm_start.num_steps == 25
+    assert options.map_ga.t_max == 5.0 and not options.map_ga.use_prior
+    assert options.map_ga_pgdm.pgdm_steps == 5
