@@ -62,6 +62,13 @@ Problem warm_start_problem() {
   return problem;
 }
 
+// The exact models of the Gaussian prior N(mean_value, 0.09 I) on 4 x 4 images.
+PriorModels warm_start_models(double mean_value) {
+  const auto mean = torch::full({1, 1, 4, 4}, mean_value, torch::kFloat64);
+  return {std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
+          std::make_shared<testing::IsotropicGaussianConsistency>(mean, 0.09)};
+}
+
 // Records the step size of every ascent step.
 class RecordingAscent final : public Optimizer {
  public:
@@ -117,9 +124,7 @@ TEST_CASE("WarmStart rejects a missing stage") {
 }
 
 TEST_CASE("PGDM then MAP-GA from a small start time is reproducible and counts both stages") {
-  const auto mean = 0.1 * torch::ones({1, 1, 4, 4}, torch::kFloat64);
-  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
-                           std::make_shared<testing::IsotropicGaussianConsistency>(mean, 0.09)};
+  const auto models = warm_start_models(0.1);
   Pgdm::Options pgdm;
   pgdm.schedule.num_steps = 5;
   MapGa::Options map_ga;
@@ -141,9 +146,7 @@ TEST_CASE("PGDM then MAP-GA from a small start time is reproducible and counts b
 }
 
 TEST_CASE("MAP-GA's learning_rate_decay shrinks the step size geometrically over time steps") {
-  const auto mean = torch::zeros({1, 1, 4, 4}, torch::kFloat64);
-  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
-                           std::make_shared<testing::IsotropicGaussianConsistency>(mean, 0.09)};
+  const auto models = warm_start_models(0.0);
   const auto ascent = std::make_shared<RecordingAscent>();
   MapGa::Options options;
   options.num_time_steps = 3;
@@ -161,9 +164,7 @@ TEST_CASE("MAP-GA's learning_rate_decay shrinks the step size geometrically over
 }
 
 TEST_CASE("WarmStartedMapGa runs MAP-GA on noiseless problems and MAP-GA-PGDM on noisy ones") {
-  const auto mean = 0.1 * torch::ones({1, 1, 4, 4}, torch::kFloat64);
-  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
-                           std::make_shared<testing::IsotropicGaussianConsistency>(mean, 0.09)};
+  const auto models = warm_start_models(0.1);
   WarmStartedMapGa::Options options;
   options.warm_start.schedule.num_steps = 4;
   options.map_ga.num_time_steps = 2;
@@ -195,9 +196,7 @@ TEST_CASE("WarmStartedMapGa runs MAP-GA on noiseless problems and MAP-GA-PGDM on
 }
 
 TEST_CASE("The map-ga-tuned preset makes at most 100 network calls per image") {
-  const auto mean = 0.1 * torch::ones({1, 1, 4, 4}, torch::kFloat64);
-  const PriorModels models{std::make_shared<testing::IsotropicGaussianDenoiser>(mean, 0.09),
-                           std::make_shared<testing::IsotropicGaussianConsistency>(mean, 0.09)};
+  const auto models = warm_start_models(0.1);
   const auto solver = make_solver("map-ga-tuned", models);
   CHECK(solver->name() == "PGDM -> MAP-GA(D,NP)");
   auto problem = warm_start_problem();
