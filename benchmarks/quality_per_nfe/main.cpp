@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mapinverse/core/threads.hpp"
+#include "figure_text.hpp"
 #include "mapinverse/mapinverse.hpp"
 
 using namespace mapinverse;
@@ -119,45 +120,6 @@ std::vector<Point> run_mask(const Settings& settings, const PriorModels& models,
 
 // ---- A small raster plot: axes, log-x grid, one polyline with markers per family. ----
 
-/// A 5x7 bitmap font for the plot's labels: digits, the capitals the labels use, and
-/// a few signs. Each glyph is 7 rows of 5 columns, '#' = ink.
-const std::map<char, std::array<const char*, 7>>& glyphs() {
-  static const std::map<char, std::array<const char*, 7>> table{
-      {'0', {" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "}},
-      {'1', {"  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
-      {'2', {" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"}},
-      {'3', {"#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "}},
-      {'4', {"   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "}},
-      {'5', {"#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "}},
-      {'6', {"  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "}},
-      {'7', {"#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "}},
-      {'8', {" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "}},
-      {'9', {" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "}},
-      {'A', {" ### ", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
-      {'B', {"#### ", "#   #", "#   #", "#### ", "#   #", "#   #", "#### "}},
-      {'D', {"#### ", "#   #", "#   #", "#   #", "#   #", "#   #", "#### "}},
-      {'E', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#####"}},
-      {'F', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#    "}},
-      {'G', {" ### ", "#   #", "#    ", "# ###", "#   #", "#   #", " ####"}},
-      {'H', {"#   #", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
-      {'I', {" ### ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
-      {'L', {"#    ", "#    ", "#    ", "#    ", "#    ", "#    ", "#####"}},
-      {'M', {"#   #", "## ##", "# # #", "# # #", "#   #", "#   #", "#   #"}},
-      {'N', {"#   #", "#   #", "##  #", "# # #", "#  ##", "#   #", "#   #"}},
-      {'O', {" ### ", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "}},
-      {'P', {"#### ", "#   #", "#   #", "#### ", "#    ", "#    ", "#    "}},
-      {'R', {"#### ", "#   #", "#   #", "#### ", "# #  ", "#  # ", "#   #"}},
-      {'S', {" ####", "#    ", "#    ", " ### ", "    #", "    #", "#### "}},
-      {'X', {"#   #", "#   #", " # # ", "  #  ", " # # ", "#   #", "#   #"}},
-      {'-', {"     ", "     ", "     ", " ### ", "     ", "     ", "     "}},
-      {'(', {"   # ", "  #  ", " #   ", " #   ", " #   ", "  #  ", "   # "}},
-      {')', {" #   ", "  #  ", "   # ", "   # ", "   # ", "  #  ", " #   "}},
-      {',', {"     ", "     ", "     ", "     ", "     ", "  #  ", " #   "}},
-      {' ', {"     ", "     ", "     ", "     ", "     ", "     ", "     "}},
-  };
-  return table;
-}
-
 struct Canvas {
   int64_t width;
   int64_t height;
@@ -176,19 +138,15 @@ struct Canvas {
     }
   }
 
-  /// `text` (capitals, digits, signs of glyphs()) with its top-left corner at (x, y).
+  /// `text` in the tool's 5x7 bitmap font (cli::render_text) with the top-left corner of
+  /// its glyphs at (x, y).
   void text(int64_t x, int64_t y, const std::string& text, const std::array<float, 3>& colour) {
-    for (const char c : text) {
-      const auto glyph = glyphs().find(c);
-      if (glyph != glyphs().end()) {
-        for (int64_t row = 0; row < 7; ++row) {
-          for (int64_t column = 0; column < 5; ++column) {
-            if (glyph->second[static_cast<size_t>(row)][column] == '#')
-              dot(x + column, y + row, colour);
-          }
-        }
+    const auto ink = cli::render_text(text)[0];
+    const auto pixels = ink.accessor<float, 2>();
+    for (int64_t row = 1; row < ink.size(0); ++row) {  // row 0 is the space above
+      for (int64_t column = 0; column < ink.size(1); ++column) {
+        if (pixels[row][column] > 0.5F) dot(x + column, y + row - 1, colour);
       }
-      x += 6;
     }
   }
 
