@@ -223,7 +223,8 @@ int run_restore(const RestoreArguments& arguments) {
         arguments.sigma_y * randn_like(forward_operator->apply(images), generator);
   }
 
-  const auto solver = make_solver(arguments.solver.solver_name(), prior.models, arguments.solver.settings());
+  const auto solver =
+      make_solver(arguments.solver.solver_name(), prior.models, arguments.solver.settings());
   std::vector<IterationCallback> callbacks;
   if (!arguments.quiet) callbacks.push_back(progress_bar(solver->name()));
   set_activity(fmt::format("solving {} image(s) with {}", images.size(0), solver->name()));

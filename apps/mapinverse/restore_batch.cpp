@@ -220,7 +220,8 @@ int run_restore_batch(const RestoreArguments& arguments) {
       arguments.labels_file.empty() ? arguments.class_labels
                                     : read_labels_file(arguments.labels_file, inputs.names),
       count, arguments.labels_file.empty() ? "--class-label" : "--labels");
-  const auto solver = make_solver(arguments.solver.solver_name(), prior.models, arguments.solver.settings());
+  const auto solver =
+      make_solver(arguments.solver.solver_name(), prior.models, arguments.solver.settings());
   const BatchSetup setup{
       arguments, *solver, prior.device, forward_operator, inputs.images.to(prior.device),
       shape,     labels};
