@@ -148,8 +148,9 @@ class Bench {
     if (figure != nullptr) figure->columns = {"truth", "measurement"};
     for (const auto& [name, settings] : methods) {
       solvers.push_back(make_solver(name, prior_.models, settings));
-      table.rows.push_back({solvers.back()->name(), setting.sigma_y, {}});
-      if (figure != nullptr) figure->columns.push_back(solvers.back()->name());
+      table.rows.push_back({solvers.back()->name_at_noise(setting.sigma_y), setting.sigma_y, {}});
+      if (figure != nullptr)
+        figure->columns.push_back(solvers.back()->name_at_noise(setting.sigma_y));
     }
     const auto shape = evaluation_.image_shape();
     for (size_t m = 0; m < arguments_.masks.size(); ++m) {

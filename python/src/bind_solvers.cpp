@@ -218,6 +218,8 @@ void bind_solver(py::module_& m) {
           },
           py::arg("problem"), py::arg("callbacks") = py::none())
       .def_property_readonly("name", &Solver::name)
+      .def("name_at_noise", &Solver::name_at_noise, py::arg("sigma_y"),
+           "The method that runs at measurement noise sigma_y (the tuned preset has two).")
       .def("__repr__", [](const Solver& s) { return "<mapinverse.Solver " + s.name() + ">"; });
 }
 

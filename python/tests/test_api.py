@@ -94,3 +94,10 @@ def test_the_preset_options_are_typed():
     assert options.warm_start.num_steps == tuned.warm_start.num_steps == 25
     assert options.map_ga.t_max == 5.0 and not options.map_ga.use_prior
     assert options.map_ga_pgdm.pgdm_steps == 5
+
+
+def test_the_preset_names_the_method_per_noise_level():
+    solver = mi.make_solver("map-ga-tuned", denoiser=library_prior())
+    assert solver.name == "PGDM -> MAP-GA(D,NP) | MAP-GA-PGDM(D)"
+    assert solver.name_at_noise(0.0) == "PGDM -> MAP-GA(D,NP)"
+    assert solver.name_at_noise(0.1) == "PGDM -> MAP-GA-PGDM(D)"

@@ -69,10 +69,19 @@ WarmStartedMapGa::WarmStartedMapGa(const PriorModels& models, Options options)
   noise_floor_ = models.denoiser->schedule()->sigma(kEpsilon);
 }
 
+std::string WarmStartedMapGa::name() const {
+  const auto noisy = noisy_.name();
+  return noiseless_.name() + " | " + noisy.substr(noisy.find(" -> ") + 4);
+}
+
+std::string WarmStartedMapGa::name_at_noise(double sigma_y) const {
+  return is_noisy(sigma_y) ? noisy_.name() : noiseless_.name();
+}
+
 Summary WarmStartedMapGa::solve(const Problem& problem,
                                 const std::vector<IterationCallback>& callbacks) const {
-  return problem.sigma_y > noise_floor_ ? noisy_.solve(problem, callbacks)
-                                        : noiseless_.solve(problem, callbacks);
+  return is_noisy(problem.sigma_y) ? noisy_.solve(problem, callbacks)
+                                   : noiseless_.solve(problem, callbacks);
 }
 
 }  // namespace mapinverse

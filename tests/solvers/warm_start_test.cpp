@@ -177,7 +177,9 @@ TEST_CASE("WarmStartedMapGa runs MAP-GA on noiseless problems and MAP-GA-PGDM on
   options.map_ga_pgdm.pgdm_steps = 2;
   options.map_ga_pgdm.consistency_source = ConsistencySource::kDenoiser;
   const WarmStartedMapGa solver(models, options);
-  CHECK(solver.name() == "PGDM -> MAP-GA(D)");
+  CHECK(solver.name() == "PGDM -> MAP-GA(D) | MAP-GA-PGDM(D)");
+  CHECK(solver.name_at_noise(0.0) == "PGDM -> MAP-GA(D)");
+  CHECK(solver.name_at_noise(0.1) == "PGDM -> MAP-GA-PGDM(D)");
 
   auto problem = warm_start_problem();
   problem.measurement = 0.3 * torch::ones({2, 1, 4, 4}, torch::kFloat64);
@@ -198,7 +200,7 @@ TEST_CASE("WarmStartedMapGa runs MAP-GA on noiseless problems and MAP-GA-PGDM on
 TEST_CASE("The map-ga-tuned preset makes at most 100 network calls per image") {
   const auto models = warm_start_models(0.1);
   const auto solver = make_solver("map-ga-tuned", models);
-  CHECK(solver->name() == "PGDM -> MAP-GA(D,NP)");
+  CHECK(solver->name() == "PGDM -> MAP-GA(D,NP) | MAP-GA-PGDM(D)");
   auto problem = warm_start_problem();
   problem.measurement = 0.3 * torch::ones({2, 1, 4, 4}, torch::kFloat64);
   // PGDM 25 x 2, then 4 time steps x (5 x (forward + VJP) + 1 forward).

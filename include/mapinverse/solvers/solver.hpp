@@ -37,6 +37,9 @@ class Solver {
   virtual Summary solve(const Problem& problem,
                         const std::vector<IterationCallback>& callbacks = {}) const = 0;
   virtual std::string name() const = 0;
+  /// The name of the method that runs on problems with measurement noise `sigma_y`; a
+  /// solver that switches method with the noise level (WarmStartedMapGa) names the one.
+  virtual std::string name_at_noise(double /*sigma_y*/) const { return name(); }
 };
 
 namespace detail {

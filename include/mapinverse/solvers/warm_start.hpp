@@ -63,13 +63,17 @@ class WarmStartedMapGa final : public Solver {
 
   WarmStartedMapGa(const PriorModels& models, Options options);
 
-  /// "PGDM -> MAP-GA(...)"; on noisy problems the summary names "PGDM -> MAP-GA-PGDM(...)".
-  std::string name() const override { return noiseless_.name(); }
+  /// Both paths, e.g. "PGDM -> MAP-GA(D,NP) | MAP-GA-PGDM(D)"; a summary names the one run.
+  std::string name() const override;
+  /// "PGDM -> MAP-GA(...)" on noiseless problems, "PGDM -> MAP-GA-PGDM(...)" on noisy ones.
+  std::string name_at_noise(double sigma_y) const override;
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override;
   const Options& options() const { return options_; }
 
  private:
+  bool is_noisy(double sigma_y) const { return sigma_y > noise_floor_; }
+
   Options options_;
   double noise_floor_;  // sigma(epsilon): at or below it a problem counts as noiseless
   WarmStart noiseless_;
