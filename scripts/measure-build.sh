@@ -3,8 +3,10 @@
 #   1. compiler time of a file that includes only <mapinverse/mapinverse.hpp> against one
 #      that includes only <torch/torch.h> (-fsyntax-only, alternating, 5 rounds each);
 #   2. with --clean-build REV..., the wall time of a clean Release build of every target
-#      (no ccache) of each git revision, one after the other.
-# Usage: scripts/measure-build.sh [--clean-build REV ...]   (run on an otherwise idle machine)
+#      (no ccache) of each git revision, one after the other. REV:make or REV:ninja picks
+#      CMake's generator (default: Ninja where installed, as scripts/test.sh does).
+# Usage: scripts/measure-build.sh [--clean-build REV[:make|:ninja] ...]
+#        (run on an otherwise idle machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -44,16 +46,30 @@ echo "  preprocessed lines: mapinverse.hpp $(g++ -std=c++17 -E -I"$root/include"
 
 if [ "${1:-}" = "--clean-build" ]; then
   shift
-  for revision in "$@"; do
-    tree="$work/tree-$revision"
+  default_generator=make
+  command -v ninja > /dev/null && default_generator=ninja
+  for spec in "$@"; do
+    revision=${spec%%:*}
+    generator=$default_generator
+    [ "$spec" != "$revision" ] && generator=${spec#*:}
+    case $generator in
+      make) cmake_generator="Unix Makefiles" ;;
+      ninja) cmake_generator=Ninja ;;
+      *) echo "measure-build.sh: unknown generator '$generator' in $spec (make, ninja)" >&2; exit 2 ;;
+    esac
+    tree="$work/tree-$revision-$generator"
+    log="$work/build-$revision-$generator.log"
     git worktree add --detach "$tree" "$revision" > /dev/null 2>&1
     start=$(date +%s)
-    CCACHE_DISABLE=1 cmake -S "$tree" -B "$tree/build" -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" 2>&1
-    CCACHE_DISABLE=1 cmake --build "$tree/build" -j2 > "$work/build-$revision.log" 2>&1 \
-      || { echo "build of $revision failed: see tail below"; tail -20 "$work/build-$revision.log"; }
+    CCACHE_DISABLE=1 cmake -S "$tree" -B "$tree/build" -G "$cmake_generator" \
+      -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" 2>&1
+    CCACHE_DISABLE=1 cmake --build "$tree/build" -j2 > "$log" 2>&1 \
+      || { echo "build of $revision failed: see tail below"; tail -20 "$log"; }
     end=$(date +%s)
-    targets=$(grep -c "Built target" "$work/build-$revision.log" || true)
-    echo "clean Release build of $revision ($(git rev-parse --short "$revision")): $((end - start)) s, $targets targets"
+    # Programs and libraries linked (both generators print one "Linking" line for each).
+    linked=$(grep -c "Linking CXX" "$log" || true)
+    echo "clean Release build of $revision ($(git rev-parse --short "$revision")), $cmake_generator:" \
+      "$((end - start)) s, $linked programs and libraries linked"
     git worktree remove --force "$tree"
   done
 fi
