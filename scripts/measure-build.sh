@@ -4,7 +4,7 @@
 #      that includes only <torch/torch.h> (-fsyntax-only, alternating, 5 rounds each);
 #   2. with --clean-build REV..., the wall time of a clean Release build of every target
 #      (no ccache) of each git revision, one after the other. REV:make or REV:ninja picks
-#      CMake's generator (default: Ninja where installed, as scripts/test.sh does).
+#      CMake's generator (default: Unix Makefiles, as scripts/test.sh uses).
 # Usage: scripts/measure-build.sh [--clean-build REV[:make|:ninja] ...]
 #        (run on an otherwise idle machine)
 set -euo pipefail
@@ -47,7 +47,6 @@ echo "  preprocessed lines: mapinverse.hpp $(g++ -std=c++17 -E -I"$root/include"
 if [ "${1:-}" = "--clean-build" ]; then
   shift
   default_generator=make
-  command -v ninja > /dev/null && default_generator=ninja
   for spec in "$@"; do
     revision=${spec%%:*}
     generator=$default_generator

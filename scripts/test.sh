@@ -39,12 +39,8 @@ run_suite() {
   shift
   local log="$folder/ctest-output.log"
   local version kind ctest_status
-  # Ninja where installed (a new folder only: CMake keeps a folder's first generator); it
-  # starts a target's compiles before the libraries it links are finished.
-  local generator=()
-  [ ! -f "$folder/CMakeCache.txt" ] && command -v ninja > /dev/null && generator=(-G Ninja)
-  if cmake -S . -B "$folder" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DMAPINVERSE_WARNINGS_AS_ERRORS=ON "${launcher[@]}" "$@" &&
+  if cmake -S . -B "$folder" -DCMAKE_BUILD_TYPE=Release -DMAPINVERSE_WARNINGS_AS_ERRORS=ON \
+    "${launcher[@]}" "$@" &&
     cmake --build "$folder" -j2; then
     mkdir -p "$folder"
     set +e
