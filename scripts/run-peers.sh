@@ -2,7 +2,7 @@
 # The peer benchmark (docs/peers.md): MapInverse's solvers next to deepinv's samplers on
 # the same shipped denoiser and the same problems. From a clean checkout:
 #
-#   scripts/run-peers.sh [run.py options, e.g. --images 16 --sigmas 0 0.1]
+#   scripts/run-peers.sh [run.py options, e.g. --images 4 --sigmas 0 0.1 for a quick run]
 #
 # installs deepinv (scripts/requirements-peers.txt, pinned) into the torch venv of
 # scripts/install-torch.sh, builds benchmark_peers against Debian's LibTorch in

@@ -128,8 +128,8 @@ def main():
                                                        "benchmark_peers"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "peers"))
     parser.add_argument("--work", default=os.path.join(ROOT, "build", "peers"))
-    parser.add_argument("--images", type=int, default=4, help="test images per cell")
-    parser.add_argument("--sigmas", type=float, nargs="+", default=[0.0, 0.1])
+    parser.add_argument("--images", type=int, default=20, help="test images per cell")
+    parser.add_argument("--sigmas", type=float, nargs="+", default=[0.0, 0.05, 0.1])
     parser.add_argument("--masks", nargs="+", default=MASKS)
     parser.add_argument("--speed-images", type=int, default=64,
                         help="images of the batch-64 speed cell (box50, sigma_y 0.1)")
