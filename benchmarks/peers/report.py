@@ -121,7 +121,10 @@ def write(folder, run, scored, speed_entries):
     lines = [f"# Peer benchmark: MapInverse and deepinv {run['deepinv']}\n",
              f"{run['images_per_cell']} Fashion-MNIST test images per cell, masks "
              f"{', '.join(run['masks'])}, sigma_y in {run['sigmas']}; torch {run['torch']}, "
-             f"1 thread; {run['seconds']:.0f} s in this run. Budgets (network evaluations of "
+             f"1 thread; {run['seconds']:.0f} s in this run"
+             + (" (speed re-measured alone, the quality restorations kept from the full run)"
+                if run.get("speed_only") else "")
+             + ". Budgets (network evaluations of "
              f"the reverse process) for both libraries: "
              + ", ".join(f"{NAMES[k]} {v}" for k, v in run["shared_budgets"].items())
              + f"; MapInverse only: {', '.join(run['own_budgets'])}."]

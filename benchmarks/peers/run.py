@@ -121,6 +121,26 @@ def run_deepinv(denoiser, manifest_path, manifest, budgets, batch=0, images=0, t
     return entries
 
 
+def kept_quality_run(folder):
+    """(images per cell, noise levels, masks) of the quality run kept in `folder`; exits
+    with a message naming what is missing when there is none."""
+    needed = ["manifest.json", "mapinverse.json", "deepinv.json"]
+    missing = [name for name in needed if not os.path.exists(os.path.join(folder, name))]
+    if missing:
+        sys.exit(f"run.py --speed-only: no quality run to keep in {folder} "
+                 f"(missing {', '.join(missing)}); run without --speed-only first")
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    sigmas, masks = [], []
+    for cell in manifest["cells"]:
+        mask, sigma = cell["name"].split("/")
+        if mask not in masks:
+            masks.append(mask)
+        if cell["sigma_y"] not in sigmas:
+            sigmas.append(cell["sigma_y"])
+    return manifest["shape"][0], sigmas, masks
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -133,8 +153,11 @@ def main():
     parser.add_argument("--masks", nargs="+", default=MASKS)
     parser.add_argument("--speed-images", type=int, default=64,
                         help="images of the batch-64 speed cell (box50, sigma_y 0.1)")
-    parser.add_argument("--speed-single", type=int, default=2,
+    parser.add_argument("--speed-single", type=int, default=8,
                         help="images solved one at a time for the batch-1 speed")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="re-measure speed only; keep the quality restorations of the "
+                             "last full run in --work (its problems, images and noise levels)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
@@ -143,15 +166,18 @@ def main():
                                                           "fmnist_edm_denoiser.pt"))
     solvers = [f"{n}:{s}" for n, s in SHARED] + OWN
 
-    quality_manifest, manifest = write_problems(os.path.join(args.work, "quality"),
-                                                read_test_images(args.images), args.sigmas,
-                                                args.masks)
     results = os.path.join(args.work, "quality")
-    ours = run_mapinverse(args.tool, quality_manifest, solvers,
-                          os.path.join(results, "mapinverse.json"))
-    theirs = run_deepinv(denoiser, quality_manifest, manifest, SHARED)
-    with open(os.path.join(results, "deepinv.json"), "w") as f:
-        json.dump(theirs, f, indent=1)
+    if args.speed_only:
+        quality_manifest = os.path.join(results, "manifest.json")
+        args.images, args.sigmas, args.masks = kept_quality_run(results)
+    else:
+        quality_manifest, manifest = write_problems(results, read_test_images(args.images),
+                                                    args.sigmas, args.masks)
+        run_mapinverse(args.tool, quality_manifest, solvers,
+                       os.path.join(results, "mapinverse.json"))
+        theirs = run_deepinv(denoiser, quality_manifest, manifest, SHARED)
+        with open(os.path.join(results, "deepinv.json"), "w") as f:
+            json.dump(theirs, f, indent=1)
 
     speed_manifest, speed = write_problems(os.path.join(args.work, "speed"),
                                            read_test_images(args.speed_images), [0.1], ["box50"])
@@ -178,7 +204,8 @@ def main():
     run = {"images_per_cell": args.images, "sigmas": args.sigmas, "masks": args.masks,
            "threads": 1, "deepinv": deepinv.__version__, "torch": torch.__version__,
            "machine": platform.processor() or platform.machine(),
-           "seconds": time.perf_counter() - started, "shared_budgets": dict(SHARED),
+           "seconds": time.perf_counter() - started, "speed_only": args.speed_only,
+           "speed_single": args.speed_single, "shared_budgets": dict(SHARED),
            "own_budgets": OWN, "speed_budgets": dict(SPEED_SHARED), "speed_own": SPEED_OWN}
     report.write(args.out, run, scored, speed_entries)
     print(f"peer benchmark: {run['seconds']:.0f} s; results in {args.out}")
