@@ -77,11 +77,19 @@ def make_sampler(name, steps, denoiser):
     raise ValueError(f"no deepinv sampler '{name}'")
 
 
-def solve(name, steps, denoiser, measurement, mask, sigma_y, seed, batch):
+def solve(name, steps, denoiser, measurement, mask, sigma_y, seed, batch, warm_up=False):
     """Restores every image of `measurement` ([-1, 1] units) in batches; returns the
-    restorations in [-1, 1], seconds, forwards and VJPs (totals over the images)."""
+    restorations in [-1, 1], seconds, forwards and VJPs (totals over the images).
+    warm_up: solve the first batch once, untimed and uncounted, before timing."""
     sampler = make_sampler(name, steps, denoiser)
     physics = physics_for(mask, sigma_y)
+    if warm_up:
+        y = mask * (measurement[:batch] + 1.0) / 2.0
+        torch.manual_seed(seed)
+        if name in ("dps", "pgdm"):
+            sampler(y, physics, seed=seed)
+        else:
+            sampler(y, physics)
     denoiser.reset()
     parts = []
     seconds = 0.0

@@ -112,11 +112,20 @@ std::pair<std::string, SolverSettings> parse_solver(const std::string& text, int
 }
 
 json solve_cell(const Solver& solver, const std::string& label, const Cell& cell,
-                const Manifest& manifest, int64_t images, int64_t batch, const fs::path& file) {
+                const Manifest& manifest, int64_t images, int64_t batch, bool warm_up,
+                const fs::path& file) {
   Problem problem;
   problem.forward_operator = std::make_shared<Inpainting>(cell.mask);
   problem.sigma_y = cell.sigma_y;
   problem.image_shape = {1, manifest.truth.size(2), manifest.truth.size(3)};
+  if (warm_up) {
+    // One untimed solve of the first batch, so that the timed ones do not include the
+    // allocator's and the thread pool's first use (run.py's speed runs).
+    problem.measurement = cell.measurement.slice(0, 0, std::min(images, batch));
+    problem.sample_seeds.assign(cell.seeds.begin(),
+                                cell.seeds.begin() + problem.measurement.size(0));
+    solver.solve(problem);
+  }
   std::vector<torch::Tensor> parts;
   int64_t forwards = 0;
   int64_t vjps = 0;
@@ -167,6 +176,8 @@ int main(int argc, char** argv) {
   solve->add_option("--manifest", manifest_path)->required();
   solve->add_option("--solver", solvers, "NAME:STEPS or NAME:NxK")->required();
   solve->add_option("--batch", batch, "images per solve (0: all of a cell)");
+  bool warm_up = false;
+  solve->add_flag("--warm-up", warm_up, "solve the first batch once, untimed, before timing");
   solve->add_option("--images", images, "first N images of each cell (0: all)");
   solve->add_option("--ode-steps", ode_steps, "DAPS ODE steps")->capture_default_str();
   solve->add_option("--tag", tag, "names the estimate files")->capture_default_str();
@@ -194,7 +205,7 @@ int main(int argc, char** argv) {
           auto file = fmt::format("mapinverse_{}_{}_{}.f32", name, cell.name, tag);
           for (auto& c : file) c = (c == '/') ? '_' : c;
           output.push_back(solve_cell(*solver, name, cell, manifest, count,
-                                      batch > 0 ? batch : count, manifest.folder / file));
+                                      batch > 0 ? batch : count, warm_up, manifest.folder / file));
         }
       }
     } else {

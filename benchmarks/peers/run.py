@@ -83,9 +83,12 @@ def write_problems(folder, images, sigmas, masks):
     return path, manifest
 
 
-def run_mapinverse(tool, manifest_path, solvers, out, batch=0, images=0, tag="full"):
+def run_mapinverse(tool, manifest_path, solvers, out, batch=0, images=0, tag="full",
+                   warm_up=False):
     command = [tool, "--threads", "1", "solve", "--manifest", manifest_path, "--out", out,
                "--batch", str(batch), "--images", str(images), "--tag", tag]
+    if warm_up:
+        command.append("--warm-up")
     for solver in solvers:
         command += ["--solver", solver]
     subprocess.run(command, check=True)
@@ -93,7 +96,8 @@ def run_mapinverse(tool, manifest_path, solvers, out, batch=0, images=0, tag="fu
         return json.load(f)
 
 
-def run_deepinv(denoiser, manifest_path, manifest, budgets, batch=0, images=0, tag="full"):
+def run_deepinv(denoiser, manifest_path, manifest, budgets, batch=0, images=0, tag="full",
+                warm_up=False):
     folder = os.path.dirname(manifest_path)
     shape = manifest["shape"]
     count = images or shape[0]
@@ -104,7 +108,7 @@ def run_deepinv(denoiser, manifest_path, manifest, budgets, batch=0, images=0, t
             mask = read_floats(os.path.join(folder, cell["mask"]), [1, 1, shape[2], shape[3]])
             estimate, seconds, forwards, vjps = deepinv_side.solve(
                 name, steps, denoiser, y, mask, cell["sigma_y"], 1000 + 100 * index,
-                batch or count)
+                batch or count, warm_up)
             file = f"deepinv_{name}_{cell['name'].replace('/', '_')}_{tag}.f32"
             write_floats(os.path.join(folder, file), estimate)
             # The adapter counts calls on whole batches: per image, times batch / count.
@@ -188,9 +192,9 @@ def main():
     for batch, count, tag in [(1, args.speed_single, "b1"), (args.speed_images, 0, "b64")]:
         speed_entries += run_mapinverse(args.tool, speed_manifest, speed_solvers,
                                         os.path.join(speed_folder, f"mapinverse_{tag}.json"),
-                                        batch=batch, images=count, tag=tag)
+                                        batch=batch, images=count, tag=tag, warm_up=True)
         speed_entries += run_deepinv(denoiser, speed_manifest, speed, SPEED_SHARED, batch=batch,
-                                     images=count, tag=tag)
+                                     images=count, tag=tag, warm_up=True)
     with open(os.path.join(speed_folder, "all.json"), "w") as f:
         json.dump(speed_entries, f, indent=1)
 
