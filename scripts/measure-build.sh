@@ -3,9 +3,11 @@
 #   1. compiler time of a file that includes only <mapinverse/mapinverse.hpp> against one
 #      that includes only <torch/torch.h> (-fsyntax-only, alternating, 5 rounds each);
 #   2. with --clean-build REV..., the wall time of a clean Release build of every target
-#      (no ccache) of each git revision, one after the other. REV:make or REV:ninja picks
-#      CMake's generator (default: Unix Makefiles, as scripts/test.sh uses).
-# Usage: scripts/measure-build.sh [--clean-build REV[:make|:ninja] ...]
+#      (no ccache) of each git revision, one after the other. Suffixes pick CMake's
+#      generator (:make, the default, as scripts/test.sh uses, or :ninja) and the compiler
+#      (:gcc, the default, g++; or :clang, clang++, as scripts/test.sh uses for Debian's
+#      LibTorch), e.g. HEAD:clang or 88689d5:ninja:gcc.
+# Usage: scripts/measure-build.sh [--clean-build REV[:make|:ninja][:gcc|:clang] ...]
 #        (run on an otherwise idle machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,28 +48,35 @@ echo "  preprocessed lines: mapinverse.hpp $(g++ -std=c++17 -E -I"$root/include"
 
 if [ "${1:-}" = "--clean-build" ]; then
   shift
-  default_generator=make
   for spec in "$@"; do
-    revision=${spec%%:*}
-    generator=$default_generator
-    [ "$spec" != "$revision" ] && generator=${spec#*:}
-    case $generator in
-      make) cmake_generator="Unix Makefiles" ;;
-      ninja) cmake_generator=Ninja ;;
-      *) echo "measure-build.sh: unknown generator '$generator' in $spec (make, ninja)" >&2; exit 2 ;;
-    esac
-    tree="$work/tree-$revision-$generator"
-    log="$work/build-$revision-$generator.log"
+    IFS=: read -r -a parts <<< "$spec"
+    revision=${parts[0]}
+    generator=make
+    compiler=gcc
+    for part in "${parts[@]:1}"; do
+      case $part in
+        make | ninja) generator=$part ;;
+        gcc | clang) compiler=$part ;;
+        *) echo "measure-build.sh: unknown suffix '$part' in $spec (make, ninja, gcc, clang)" >&2
+           exit 2 ;;
+      esac
+    done
+    cmake_generator="Unix Makefiles"
+    [ "$generator" = ninja ] && cmake_generator=Ninja
+    cxx=g++
+    [ "$compiler" = clang ] && cxx=clang++
+    tree="$work/tree-$revision-$generator-$compiler"
+    log="$work/build-$revision-$generator-$compiler.log"
     git worktree add --detach "$tree" "$revision" > /dev/null 2>&1
     start=$(date +%s)
     CCACHE_DISABLE=1 cmake -S "$tree" -B "$tree/build" -G "$cmake_generator" \
-      -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" 2>&1
+      -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release > "$work/configure.log" 2>&1
     CCACHE_DISABLE=1 cmake --build "$tree/build" -j2 > "$log" 2>&1 \
       || { echo "build of $revision failed: see tail below"; tail -20 "$log"; }
     end=$(date +%s)
     # Programs and libraries linked (both generators print one "Linking" line for each).
     linked=$(grep -c "Linking CXX" "$log" || true)
-    echo "clean Release build of $revision ($(git rev-parse --short "$revision")), $cmake_generator:" \
+    echo "clean Release build of $revision ($(git rev-parse --short "$revision")), $cmake_generator, $cxx:" \
       "$((end - start)) s, $linked programs and libraries linked"
     git worktree remove --force "$tree"
   done

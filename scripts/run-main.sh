@@ -12,7 +12,9 @@ build=${1:-build}
 scripts/install-deps.sh
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
+# The compiler of scripts/test.sh's first suite, so that both scripts share the folder.
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_COMPILER=${MAPINVERSE_CXX:-clang++}" \
+  "${launcher[@]}" >/dev/null
 cmake --build "$build" -j2 --target mapinverse_cli
 "$build/apps/mapinverse" --threads 2 bench --tables 1 --images 4 --time-steps 10 \
   --iterations 5 --pgdm-steps 50 --out out/main

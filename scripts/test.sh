@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds MapInverse with its tests against each LibTorch it
 # supports, and runs them with CTest:
-#   - Debian's LibTorch 1.13 (scripts/install-deps.sh) in BUILD (default: build);
+#   - Debian's LibTorch 1.13 (scripts/install-deps.sh) in BUILD (default: build), compiled
+#     with clang++ (MAPINVERSE_CXX to change it): it builds every target in about half the
+#     time g++ takes (docs/results/build.md);
 #   - PyPI's torch 2.x (scripts/install-torch.sh) in BUILD-torch2, with the Python
-#     package's extension (MAPINVERSE_BUILD_PYTHON), whose pytest suite is one CTest test.
+#     package's extension (MAPINVERSE_BUILD_PYTHON), whose pytest suite is one CTest test,
+#     compiled with g++, so that both compilers build and test every change.
 # Then prints one line per LibTorch, e.g.
 #   LibTorch 2.11.0 (cuda build): 250 passed, 0 failed
 # and exits non-zero if a build or a test failed with either.
@@ -77,13 +80,14 @@ run_suite() {
 
 for toolchain in $toolchains; do
   case $toolchain in
-    debian) run_suite "$build" ;;
+    debian) run_suite "$build" "-DCMAKE_CXX_COMPILER=${MAPINVERSE_CXX:-clang++}" ;;
     torch2)
       prefix=$(scripts/install-torch.sh | tail -n 1)
       # No CUDA sources here: the architecture list only spares TorchConfig.cmake its
       # GPU probe. The training programs (which made models/ with LibTorch 1.13) are
       # built by the first toolchain only, to keep CI within its time.
-      run_suite "$build-torch2" "-DCMAKE_PREFIX_PATH=$prefix" -DMAPINVERSE_BUILD_TRAINING=OFF \
+      run_suite "$build-torch2" "-DCMAKE_PREFIX_PATH=$prefix" -DCMAKE_CXX_COMPILER=g++ \
+        -DMAPINVERSE_BUILD_TRAINING=OFF \
         "-DTORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}" -DMAPINVERSE_BUILD_PYTHON=ON \
         "-DPython3_EXECUTABLE=${MAPINVERSE_TORCH_VENV:-/opt/mapinverse/venv}/bin/python"
       ;;

@@ -152,8 +152,9 @@ void export_weights(const std::filesystem::path& out, const Networks& networks) 
   for (const auto& [name, module] : {std::pair{"consistency_raw.pt", networks.student},
                                      std::pair{"consistency_target.pt", networks.target},
                                      std::pair{"consistency_ema.pt", networks.ema}}) {
+    const auto& weights = module;  // C++17 lambdas cannot capture a structured binding
     mapinverse::write_atomically((out / name).string(),
-                                 [&](const std::string& file) { torch::save(module, file); });
+                                 [&](const std::string& file) { torch::save(weights, file); });
   }
 }
 

@@ -76,8 +76,9 @@ struct Settings {
 void export_weights(const std::filesystem::path& out, const UNet& model, const UNet& ema) {
   for (const auto& [name, module] :
        {std::pair{"denoiser_raw.pt", model}, std::pair{"denoiser_ema.pt", ema}}) {
+    const auto& weights = module;  // C++17 lambdas cannot capture a structured binding
     mapinverse::write_atomically((out / name).string(),
-                                 [&](const std::string& file) { torch::save(module, file); });
+                                 [&](const std::string& file) { torch::save(weights, file); });
   }
 }
 

@@ -1,8 +1,6 @@
 // The exactness tests on an accelerator: MAPINVERSE_TEST_DEVICE names the device
 // (default cuda). Without one the whole executable reports itself skipped (exit code 77,
 // which CTest shows as "Skipped") and says why.
-#define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
 
 #include <unistd.h>
@@ -14,6 +12,7 @@
 
 #include "device/test_device.hpp"
 #include "mapinverse/core/threads.hpp"
+#include "support/catch_session.hpp"
 
 namespace {
 
@@ -53,5 +52,5 @@ int main(int argc, char* argv[]) {
   }
   mapinverse::set_thread_count(1);
   std::cout << "device tests on " << device->str() << "\n";
-  return Catch::Session().run(argc, argv);
+  return mapinverse::testing::run_catch_session(argc, argv);
 }
