@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,18 @@ torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
 torch::Tensor read_image(const std::string& flag, const std::string& path) {
   set_activity(fmt::format("reading {}", path));
   return naming_flag(flag, path, [&] { return read_png(path, kMaxImagePixels) * 2.0 - 1.0; });
+}
+
+std::string fingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  uint64_t hash = 1469598103934665603ULL;  // FNV-1a, 64 bits
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ULL;
+    }
+  }
+  return fmt::format("{:016x}", hash);
 }
 
 bool is_read_only(const std::string& path) {

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 
 #include <fmt/format.h>
@@ -39,19 +38,6 @@ torch::Device choose_device(const std::string& name) {
   const bool cuda = torch::cuda::is_available();
   if (name == "cuda") require(cuda, "--device cuda: this LibTorch has no CUDA device");
   return cuda ? cuda_device_of_this_rank() : torch::Device(torch::kCPU);
-}
-
-/// FNV-1a of a file's bytes, in hex: tells two versions of a model file apart.
-std::string fingerprint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  uint64_t hash = 1469598103934665603ULL;
-  char buffer[1 << 16];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      hash = (hash ^ static_cast<unsigned char>(buffer[i])) * 1099511628211ULL;
-    }
-  }
-  return fmt::format("{:016x}", hash);
 }
 
 std::string or_shipped(const std::string& path, const char* file) {

@@ -134,6 +134,9 @@ struct SolverArguments {
 /// printed every 10 % otherwise.
 IterationCallback progress_bar(const std::string& label);
 
+/// FNV-1a of a file's bytes, in hex: tells two versions of a model file apart.
+std::string fingerprint(const std::string& path);
+
 /// The Fashion-MNIST test images with these indices, [N,1,28,28] in [-1, 1]. `flag` is
 /// the option the indices came from (--fmnist-test, --fmnist-range), named in errors.
 torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
