@@ -137,7 +137,7 @@ def kept_quality_run(folder):
         manifest = json.load(f)
     sigmas, masks = [], []
     for cell in manifest["cells"]:
-        mask, sigma = cell["name"].split("/")
+        mask = cell["name"].split("/")[0]
         if mask not in masks:
             masks.append(mask)
         if cell["sigma_y"] not in sigmas:
