@@ -318,8 +318,8 @@ void SolverArguments::add_to(CLI::App& app) {
       app.add_option(
              "--steps", budget.steps,
              fmt::format("reverse steps of PGDM (default 100), DPS (default 1000), DDRM "
-                         "(default 20) and DiffPIR (default 100); annealing levels of DAPS "
-                         "(default 200); PGDM steps of MAP-GA-PGDM (default 20); at most {}",
+                         "(default 100) and DiffPIR (default 100); annealing levels of DAPS "
+                         "(default 50); PGDM steps of MAP-GA-PGDM (default 20); at most {}",
                          kMaxSteps))
           ->check(CLI::Range(int64_t{1}, kMaxSteps)));
   budget_options_.push_back(

@@ -61,12 +61,14 @@ void bind_map_ga(py::module_& m) {
       .def_readwrite("rho", &MapGa::Options::rho)
       .def_readwrite("stop_sigma", &MapGa::Options::stop_sigma)
       .def_readwrite("use_prior", &MapGa::Options::use_prior)
+      .def_readwrite("prior_at_noise_level", &MapGa::Options::prior_at_noise_level)
       .def_readwrite("consistency_source", &MapGa::Options::consistency_source)
       .def_readwrite("learning_rate", &MapGa::Options::learning_rate)
       .def_readwrite("learning_rate_decay", &MapGa::Options::learning_rate_decay);
   add_optimizer<MapGa::Options>(cls);
   set_fields(cls, {"num_time_steps", "num_iter", "t_max", "rho", "stop_sigma", "use_prior",
-                   "consistency_source", "learning_rate", "learning_rate_decay", "optimizer"});
+                   "prior_at_noise_level", "consistency_source", "learning_rate",
+                   "learning_rate_decay", "optimizer"});
 }
 
 void bind_map_ga_pgdm(py::module_& m) {
@@ -124,13 +126,15 @@ void bind_daps(py::module_& m) {
       .def_readwrite("ode_steps", &Daps::Options::ode_steps)
       .def_readwrite("ode_sigma_min", &Daps::Options::ode_sigma_min)
       .def_readwrite("langevin_steps", &Daps::Options::langevin_steps)
+      .def_readwrite("langevin_step_fraction", &Daps::Options::langevin_step_fraction)
       .def_readwrite("langevin_step_size", &Daps::Options::langevin_step_size)
       .def_readwrite("step_size_floor", &Daps::Options::step_size_floor)
       .def_readwrite("tau", &Daps::Options::tau)
       .def_readwrite("tau_floor", &Daps::Options::tau_floor);
   add_schedule_fields<Daps::Options>(cls);
-  set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "ode_steps", "ode_sigma_min",
-                   "langevin_steps", "langevin_step_size", "step_size_floor", "tau", "tau_floor"});
+  set_fields(
+      cls, {"num_steps", "t_max", "t_min", "rho", "ode_steps", "ode_sigma_min", "langevin_steps",
+            "langevin_step_fraction", "langevin_step_size", "step_size_floor", "tau", "tau_floor"});
 }
 
 // The map-ga-tuned preset's options: PGDM's, then MAP-GA's (noiseless problems) or

@@ -51,4 +51,71 @@ at::Tensor DenseMatrix::solve_gram(const at::Tensor& r, double a, double b) cons
   return at::cholesky_solve(r.t(), factor).t();
 }
 
+namespace {
+
+// V^T, S and U of an m x n matrix, in float64, with V square (n x n) so that the
+// coefficients cover the null space too: s_i = 0 for i >= min(m, n).
+class MatrixDecomposition final : public SpectralDecomposition {
+ public:
+  MatrixDecomposition(const at::Tensor& matrix, std::vector<int64_t> input_shape, double cutoff)
+      : input_shape_(std::move(input_shape)) {
+    const auto [u, s, vh] = at::linalg_svd(matrix.to(at::kCPU, at::kDouble), true);
+    const int64_t n = matrix.size(1);
+    const int64_t rank_bound = s.size(0);
+    auto padded = at::zeros({n}, at::kDouble);
+    padded.narrow(0, 0, rank_bound).copy_(s * (s > cutoff * s.max()));
+    u_ = u.narrow(1, 0, rank_bound).contiguous();
+    v_transposed_ = vh.contiguous();
+    singular_values_ = padded.unsqueeze(0);
+  }
+
+  at::Tensor to_spectral(const at::Tensor& x) const override {
+    return at::matmul(x.reshape({x.size(0), -1}), placed(v_transposed_, x).t());
+  }
+  at::Tensor from_spectral(const at::Tensor& c) const override {
+    std::vector<int64_t> shape{c.size(0)};
+    shape.insert(shape.end(), input_shape_.begin(), input_shape_.end());
+    return at::matmul(c, placed(v_transposed_, c)).reshape(shape);
+  }
+  at::Tensor singular_values(const at::Tensor& like) const override {
+    return placed(singular_values_, like);
+  }
+  at::Tensor pseudo_inverse(const at::Tensor& y) const override {
+    const auto s = placed(singular_values_, y);
+    const auto kept = s > 0;
+    const auto projected = at::matmul(y, placed(u_, y));  // U^T y, [B, min(m, n)]
+    auto coefficients = at::zeros({y.size(0), s.size(1)}, y.options());
+    coefficients.narrow(1, 0, projected.size(1)).copy_(projected);
+    return at::where(kept, coefficients / at::where(kept, s, at::ones_like(s)),
+                     at::zeros_like(coefficients));
+  }
+
+ private:
+  static at::Tensor placed(const at::Tensor& stored, const at::Tensor& like) {
+    return stored.to(like.device(), like.scalar_type());
+  }
+
+  std::vector<int64_t> input_shape_;
+  at::Tensor u_;                // [m, min(m, n)]
+  at::Tensor v_transposed_;     // [n, n]
+  at::Tensor singular_values_;  // [1, n]
+};
+
+}  // namespace
+
+std::shared_ptr<const SpectralDecomposition> DenseMatrix::spectral_decomposition(
+    const at::Tensor& /*like*/) const {
+  require(rows() <= kMaxDecomposedSize && cols() <= kMaxDecomposedSize,
+          "DenseMatrix::spectral_decomposition(): the matrix is {} x {}; its SVD is computed "
+          "and kept only up to {} rows and columns",
+          rows(), cols(), kMaxDecomposedSize);
+  std::lock_guard<std::mutex> lock(decomposition_mutex_);
+  if (!decomposition_) {
+    at::NoGradGuard no_grad;
+    decomposition_ =
+        std::make_shared<MatrixDecomposition>(matrix_, input_shape_, kSingularValueCutoff);
+  }
+  return decomposition_;
+}
+
 }  // namespace mapinverse

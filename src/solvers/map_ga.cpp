@@ -40,6 +40,10 @@ at::Tensor MapGa::ascend(const Problem& problem, at::Tensor z, double t, double 
   const double variance_eps = sigma_eps * sigma_eps;
   const double variance_y = problem.sigma_y * problem.sigma_y;
   const int64_t calls = consistency_->network_calls_per_evaluation();
+  // The prior's score at sigma_p^2 = sigma_y^2 + sigma_eps^2 (header) or at sigma_eps.
+  const double prior_variance =
+      options_.prior_at_noise_level ? variance_y + variance_eps : variance_eps;
+  const double prior_sigma = std::sqrt(prior_variance);
   auto state = options_.optimizer->start();
   for (int64_t j = 0; j < options_.num_iter; ++j) {
     c10::InferenceMode inference_off(false);
@@ -52,9 +56,9 @@ at::Tensor MapGa::ascend(const Problem& problem, at::Tensor z, double t, double 
     if (options_.use_prior) {
       at::NoGradGuard no_grad;
       const auto clean = estimate.detach();
-      const auto denoised = denoise_for_inference(clean, sigma_eps, problem.labels);
+      const auto denoised = denoise_for_inference(clean, prior_sigma, problem.labels);
       recorder.count_forwards(models_.denoiser->network_calls_per_evaluation());
-      posterior_gradient = posterior_gradient + (denoised - clean) / variance_eps;
+      posterior_gradient = posterior_gradient + (denoised - clean) / prior_variance;
     }
     const auto gradient = vector_jacobian_product(estimate, input, posterior_gradient);
     recorder.count_vjps(calls);

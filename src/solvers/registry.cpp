@@ -52,7 +52,7 @@ Dps::Options dps(const SolverSettings& settings) {
 }
 
 Daps::Options daps(const SolverSettings& settings) {
-  auto options = reverse_diffusion<Daps::Options>(settings, 200);
+  auto options = reverse_diffusion<Daps::Options>(settings, Daps::Options{}.schedule.num_steps);
   options.ode_steps = settings.ode_steps;
   return options;
 }
@@ -100,15 +100,15 @@ const std::vector<Registration>& registrations() {
        }},
       {{"dps", "DPS: diffusion posterior sampling (default 1000 steps)"},
        [](const SolverSettings& s) -> SolverOptions { return dps(s); }},
-      {{"ddrm", "DDRM: denoising diffusion restoration (default 20 steps; inpainting and pooling)"},
+      {{"ddrm", "DDRM: denoising diffusion restoration (default 100 steps; operators with an SVD)"},
        [](const SolverSettings& s) -> SolverOptions {
-         return reverse_diffusion<Ddrm::Options>(s, 20);
+         return reverse_diffusion<Ddrm::Options>(s, Ddrm::Options{}.schedule.num_steps);
        }},
       {{"diffpir", "DiffPIR: diffusion plug-and-play restoration (default 100 steps)"},
        [](const SolverSettings& s) -> SolverOptions {
          return reverse_diffusion<DiffPir::Options>(s, 100);
        }},
-      {{"daps", "DAPS: decoupled annealing posterior sampling (default 200 levels x 5 ODE steps)"},
+      {{"daps", "DAPS: decoupled annealing posterior sampling (default 50 levels x 2 ODE steps)"},
        [](const SolverSettings& s) -> SolverOptions { return daps(s); }},
       {{"map-ga-tuned", kTunedDescription},
        [](const SolverSettings&) -> SolverOptions { return tuned_map_ga_options(); }},

@@ -73,7 +73,7 @@ bad_input("corrupt model file" "cannot be read as" ARGS ${R} --fmnist-test 0 --d
 bad_input("corrupt mixture file" "not a readable tensor archive" ARGS ${R} --fmnist-test 0 --prior mixture --mixture @F@/garbage.pt -o @OUT@)
 bad_input("TorchScript model with the wrong signature" "expected forward(x: Tensor, sigma: Tensor" ARGS ${R} --fmnist-test 0 --prior torchscript --denoiser @F@/wrong_signature.pt -o @OUT@)
 bad_input("down-sampling factor that does not divide" "does not divide the image size" ARGS ${R} --fmnist-test 0 --operator downsample --factor 3 -o @OUT@)
-bad_input("DDRM on a blur" "non-zero singular values are all equal" ARGS ${R} --fmnist-test 0 --solver ddrm --steps 2 --operator blur -o @OUT@)
+bad_input("MAP-GA-PGDM without noise" "use map-ga (MapGa) for noiseless problems" ARGS ${R} --fmnist-test 0 --solver map-ga-pgdm --time-steps 2 --iterations 1 --steps 2 -o @OUT@)
 bad_input("zero DAPS ODE steps" "--ode-steps" ARGS ${R} --fmnist-test 0 --solver daps --ode-steps 0 -o @OUT@)
 bad_input("tuned preset with a budget flag" "--time-steps: the map-ga-tuned preset has a fixed budget" ARGS restore --quiet --fmnist-test 0 --preset tuned --time-steps 3 -o @OUT@)
 bad_input("tuned preset and a solver" "--solver excludes --preset" ARGS restore --quiet --fmnist-test 0 --preset tuned --solver pgdm -o @OUT@)

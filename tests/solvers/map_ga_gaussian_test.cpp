@@ -162,7 +162,22 @@ TEST_CASE("MAP-GA reaches the closed-form MAP of an anisotropic prior under a de
   MapGa::Options options;
   options.num_time_steps = 10;
   options.num_iter = 50;
+  options.prior_at_noise_level = false;  // the paper's prior score at sigma_eps
 
+  SECTION("default: the MAP under the prior smoothed to sigma_p^2 = sigma_y^2 + sigma_eps^2") {
+    const double sigma_eps = 0.002;
+    const double sigma_p = std::sqrt(variance_y + sigma_eps * sigma_eps);
+    const auto target = fixture.gaussian_map(problem, sigma_p,
+                                             variance_y * identity + sigma_eps * sigma_eps * gram);
+    options.prior_at_noise_level = true;
+    const auto summary = MapGa(fixture.models(), options).solve(problem);
+    const double error = relative_error(summary.estimate, target);
+    INFO(summary.brief_report() << ", relative error " << error);
+    CHECK(error <= kTolerance);
+    // 0.05 away from the exact MAP: the two settings are told apart.
+    const auto exact_map = fixture.gaussian_map(problem, 0.0, variance_y * identity);
+    CHECK(relative_error(target, exact_map) > 100 * kTolerance);
+  }
   SECTION("sigma_eps = 0.002: the exact posterior's MAP") {
     // Here the data term's Gram matrix sigma_y^2 I + 4e-6 H H^T is practically a multiple
     // of I: a Gram solve that ignored H H^T would pass; the next section catches it.

@@ -105,9 +105,9 @@ void check_schedule_from_settings(const char* name, const SolverSettings& settin
 }  // namespace
 
 TEST_CASE("the reverse-diffusion solvers take their step counts, t_max and own settings") {
-  CHECK(std::get<Ddrm::Options>(solver_options("ddrm")).schedule.num_steps == 20);
+  CHECK(std::get<Ddrm::Options>(solver_options("ddrm")).schedule.num_steps == 100);
   CHECK(std::get<DiffPir::Options>(solver_options("diffpir")).schedule.num_steps == 100);
-  CHECK(std::get<Daps::Options>(solver_options("daps")).schedule.num_steps == 200);
+  CHECK(std::get<Daps::Options>(solver_options("daps")).schedule.num_steps == 50);
   CHECK(std::get<Daps::Options>(solver_options("daps")).schedule.t_max == kTimeMax);
   SolverSettings settings;
   settings.steps = 9;

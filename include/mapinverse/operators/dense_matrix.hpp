@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <numeric>
 #include <string>
+#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -55,6 +56,16 @@ class DenseMatrix : public LinearOperator {
 
   std::string name() const override { return "DenseMatrix"; }
 
+  /// H = U S V^T by torch's SVD, computed in float64 on the first call and kept;
+  /// singular values at or below kSingularValueCutoff * max s count as 0. Refuses
+  /// (std::invalid_argument) a matrix with more than kMaxDecomposedSize rows or
+  /// columns: V alone would hold n^2 numbers (4096^2 in float64 is 128 MiB).
+  std::shared_ptr<const SpectralDecomposition> spectral_decomposition(
+      const at::Tensor& like) const override;
+
+  static constexpr int64_t kMaxDecomposedSize = 4096;
+  static constexpr double kSingularValueCutoff = 1e-6;
+
   /// H as given, [m,n].
   const at::Tensor& matrix() const { return matrix_; }
   int64_t rows() const { return matrix_.size(0); }
@@ -97,6 +108,8 @@ class DenseMatrix : public LinearOperator {
   }
 
   at::Tensor matrix_;
+  mutable std::mutex decomposition_mutex_;
+  mutable std::shared_ptr<const SpectralDecomposition> decomposition_;
   std::vector<int64_t> input_shape_;
   detail::PlacementCache cache_;
 };

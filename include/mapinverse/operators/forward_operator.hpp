@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "mapinverse/core/tensor.hpp"
 #include "mapinverse/core/error.hpp"
 #include "mapinverse/core/tensor_checks.hpp"
+#include "mapinverse/operators/spectral_decomposition.hpp"
 
 namespace mapinverse {
 
@@ -112,6 +114,16 @@ class LinearOperator : public ForwardOperator {
   /// default). Then H^T H / s^2 projects onto the row space and H^T y / s^2 is the
   /// pseudo-inverse H^+ y: what DDRM needs of the operator's SVD (docs/design.md §3).
   virtual std::optional<double> uniform_singular_value() const { return std::nullopt; }
+
+  /// H = U S V^T where the operator knows it (in closed form, or computed once and
+  /// cached); nullptr otherwise (the default). DDRM runs on any operator that has one
+  /// or a uniform_singular_value(). `like` is an input x of the shape and dtype the
+  /// decomposition will be used with (an operator on images takes its size from it).
+  /// Throws std::invalid_argument when the operator is too large to decompose.
+  virtual std::shared_ptr<const SpectralDecomposition> spectral_decomposition(
+      const at::Tensor& /*like*/) const {
+    return nullptr;
+  }
 
   const ConjugateGradientOptions& conjugate_gradient_options() const { return cg_options_; }
 

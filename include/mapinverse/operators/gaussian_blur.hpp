@@ -60,6 +60,15 @@ class GaussianBlur : public LinearOperator {
 
   std::string name() const override { return "GaussianBlur"; }
 
+  /// Closed form in the unitary 2-D Fourier basis: V^T = U^T = fft2 (orthonormal),
+  /// S = |K^| (the kernel's DFT on the image grid), singular values below
+  /// kSingularValueCutoff * max |K^| counted as 0. `like` is an image [B,C,H,W].
+  std::shared_ptr<const SpectralDecomposition> spectral_decomposition(
+      const at::Tensor& like) const override;
+
+  /// Relative cut-off of spectral_decomposition(): |K^| <= 1e-3 max |K^| is 0.
+  static constexpr double kSingularValueCutoff = 1e-3;
+
   /// The normalised kernel, [k,k] float64 on the CPU, centred at (k/2, k/2).
   const at::Tensor& kernel() const { return kernel_; }
   const Options& options() const { return options_; }
@@ -70,6 +79,9 @@ class GaussianBlur : public LinearOperator {
 
  private:
   static at::Tensor make_kernel(const Options& options);
+
+  /// The kernel wrapped onto a height x width grid with its centre at (0, 0), float64.
+  at::Tensor wrapped_kernel(int64_t height, int64_t width) const;
 
   /// irfft2(rfft2(x) * multiplier(K^)) after checking that x is [B,C,H,W].
   at::Tensor filter(const at::Tensor& x, const char* method, const char* name,

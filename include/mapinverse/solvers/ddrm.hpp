@@ -13,11 +13,19 @@ namespace mapinverse {
 
 /// The options of Ddrm (Ddrm::Options).
 struct DdrmOptions {
-  /// Reverse steps and their times (DDRM's experiments use 20 steps).
-  ReverseSchedule schedule{20};
-  /// eta and eta_b of eq. 8; DDRM's defaults are 0.85 and 1.
+  /// Reverse steps and their times. DDRM's experiments use 20 steps; with the hard data
+  /// step of noiseless problems 20 leave the unobserved pixels out of step with the
+  /// observed ones (docs/solving.md, "Ddrm"): 100 steps, as PGDM and DiffPIR.
+  ReverseSchedule schedule{100};
+  /// eta and eta_b of eq. 8 on the observed coordinates (s_i > 0): DDRM's 0.85 and 1.
   double eta = 0.85;
   double eta_b = 1.0;
+  /// eta of eq. 8 on the unobserved coordinates (s_i = 0). DDRM uses one eta for both;
+  /// there 0.85 keeps 53 % of the previous step's noise estimate, which the pinned
+  /// observed coordinates never agree with on scattered masks. 1 (fresh noise) is 2-5 dB
+  /// better there; on the observed coordinates eta < 1 ties the sample to y's residual
+  /// and keeps noisy posteriors right (docs/solving.md, "Ddrm").
+  double eta_null = 1.0;
 
   void validate() const {
     schedule.validate("Ddrm::Options::schedule");
@@ -25,6 +33,8 @@ struct DdrmOptions {
             "Ddrm::Options::eta = {}. Violated constraint: 0 <= eta <= 1", eta);
     require(std::isfinite(eta_b) && eta_b >= 0.0 && eta_b <= 1.0,
             "Ddrm::Options::eta_b = {}. Violated constraint: 0 <= eta_b <= 1", eta_b);
+    require(std::isfinite(eta_null) && eta_null >= 0.0 && eta_null <= 1.0,
+            "Ddrm::Options::eta_null = {}. Violated constraint: 0 <= eta_null <= 1", eta_null);
   }
 };
 
@@ -40,21 +50,23 @@ struct DdrmOptions {
 /// on the row space and N(0, sigma_T^2) on the null space (eq. 7). The paper's sigma_t are
 /// already variance-exploding noise levels, so they are EDM's sigma(t) = t unchanged.
 ///
-/// Operators: linear ones whose non-zero singular values are all equal
-/// (LinearOperator::uniform_singular_value(): Inpainting with s = 1, AveragePool with
-/// s = 1/k). Then V, U and S need not be formed: with the projector P = H^T H / s^2 onto
-/// the row space and y_bar = H^T y / s^2, one update in image space is
-/// x_s = (I - P) (null-space update) + P (row-space update), and both cases of the row
-/// space switch at the same sigma_s. Other operators (blur, dense matrices, non-linear
-/// ones) are rejected with std::invalid_argument. One network call per step, no VJPs.
+/// Operators: any linear operator with
+/// - a uniform_singular_value() s (Inpainting with s = 1, AveragePool with s = 1/k): then
+///   V, U and S need not be formed: with the projector P = H^T H / s^2 onto the row
+///   space and y_bar = H^T y / s^2, one update is x_s = (I - P) (null-space update) +
+///   P (row-space update);
+/// - or a spectral_decomposition() (GaussianBlur: Fourier, closed form; DenseMatrix: SVD
+///   computed once, up to DenseMatrix::kMaxDecomposedSize): the update runs on V^T x.
+/// Others (non-linear ones, operators without an SVD) are refused with
+/// std::invalid_argument naming PGDM. One network call per step, no VJPs.
 class Ddrm final : public ReverseDiffusionSolver<Ddrm, DdrmOptions> {
  public:
   static constexpr const char* kClassName = "Ddrm";
   static constexpr const char* kSolverName = "DDRM";
   using ReverseDiffusionSolver::ReverseDiffusionSolver;
 
-  /// Throws std::invalid_argument when the problem's operator is not linear with a
-  /// uniform singular value.
+  /// Throws std::invalid_argument when the problem's operator is not linear or has
+  /// neither a uniform singular value nor a spectral decomposition.
   Summary solve(const Problem& problem,
                 const std::vector<IterationCallback>& callbacks = {}) const override;
 };

@@ -77,7 +77,15 @@ struct MapGaSchedule {
 /// time step t = tau_n ... tau_1 it runs `num_iter` ascent steps on z of
 ///   log p(C(z, t) | y)  (eqs. 14-17; gradient = (dC/dz)^T grad_x log p(x | y), eq. 16),
 /// with grad_x log p(y | x) = H^T (sigma_y^2 I + sigma_eps^2 H H^T)^{-1} (y - H x) and,
-/// when use_prior, grad_x log p(x) = (D(x, eps) - x) / sigma_eps^2 (§3.3); then renoises
+/// when use_prior, grad_x log p(x) ~ (D(x, sigma_p) - x) / sigma_p^2 (§3.3). The paper
+/// takes sigma_p = sigma_eps; by default (prior_at_noise_level) sigma_p^2 = sigma_y^2 +
+/// sigma_eps^2: the same on noiseless problems, and on noisy ones the prior's score at
+/// the noise level the data term allows, so that both terms have the curvature
+/// 1 / (sigma_y^2 + sigma_eps^2) and the paper's step lambda = sigma_y^2 + sigma_eps^2
+/// is a unit step for each. The ascent then converges to the MAP under the prior smoothed
+/// to sigma_p rather than the exact one; with the paper's sigma_eps the prior's curvature
+/// on a network prior is up to (sigma_y / sigma_eps)^2 times the step's limit (626 at
+/// sigma_y = 0.05) and the ascent diverged (9.5 dB on box50). Then renoises
 /// z = C(z, t) + sqrt(sigma(tau_{i-1})^2 - sigma(tau_0)^2) xi. The Table 1 variants are
 /// one option away: NP = use_prior false, D = consistency_source kDenoiser.
 class MapGa final : public Solver {
@@ -88,6 +96,9 @@ class MapGa final : public Solver {
     std::optional<double> stop_sigma;
     /// Include the prior gradient (needs a denoiser). False = the "NP" variant.
     bool use_prior = true;
+    /// The prior's score at sigma_p^2 = sigma_y^2 + sigma_eps^2 (true) or at sigma_eps,
+    /// the paper's (false); the two agree on noiseless problems (class comment).
+    bool prior_at_noise_level = true;
 
     void validate() const {
       validate_schedule("MapGa::Options");

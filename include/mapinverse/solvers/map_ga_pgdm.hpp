@@ -72,8 +72,8 @@ class MapGaPgdm final : public Solver {
     problem.validate();
     const auto& schedule = *models_.denoiser->schedule();
     require(problem.sigma_y > schedule.sigma(kEpsilon),
-            "MapGaPgdm: Problem::sigma_y = {} must exceed sigma(epsilon) = {}; use MapGa "
-            "for noiseless problems",
+            "MapGaPgdm: Problem::sigma_y = {} must exceed sigma(epsilon) = {}; use map-ga "
+            "(MapGa) for noiseless problems",
             problem.sigma_y, schedule.sigma(kEpsilon));
     const MapGa map_ga(models_, options_.map_ga_options(problem.sigma_y));
     const Pgdm pgdm(models_, options_.pgdm_options(schedule.time(problem.sigma_y)));

@@ -37,8 +37,8 @@ struct SolverSettings {
   /// time step (paper §5: 20 x 50).
   int64_t time_steps = 20;
   int64_t iterations = 50;
-  /// Reverse steps of PGDM (unset: 100), DPS (unset: 1000), DDRM (unset: 20) and
-  /// DiffPIR (unset: 100); DAPS's annealing levels (unset: 200); the PGDM stage of
+  /// Reverse steps of PGDM (unset: 100), DPS (unset: 1000), DDRM (unset: 100) and
+  /// DiffPIR (unset: 100); DAPS's annealing levels (unset: 50); the PGDM stage of
   /// MAP-GA-PGDM (unset: 20, the paper's m).
   std::optional<int64_t> steps;
   /// MAP-GA's step size lambda. Unset: sigma_y^2 + sigma_eps^2 (paper §5).
@@ -48,7 +48,7 @@ struct SolverSettings {
   /// DPS's step scale zeta'.
   double zeta = 1.0;
   /// DAPS's probability-flow ODE steps per annealing level (network calls per level).
-  int64_t ode_steps = 5;
+  int64_t ode_steps = Daps::Options{}.ode_steps;
   /// The time the reverse process starts at: MAP-GA's tau_n, PGDM's and DPS's
   /// schedule.t_max. Unset: T = kTimeMax. With Problem::start_image, 0.5 gives the
   /// seed's Table 2 oracle start.
