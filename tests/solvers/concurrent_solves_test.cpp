@@ -99,8 +99,11 @@ TEST_CASE("one solver object serves 4 threads: the shipped U-Nets", "[solvers][t
   settings.time_steps = 3;
   settings.iterations = 2;
   settings.steps = 4;
-  for (const std::string name : {"map-ga", "map-ga-pgdm", "pgdm", "dps"}) {
-    SECTION(name) { check_concurrent_solves(*make_solver(name, models, settings), problems); }
+  // Every registered solver: a new one is covered without an edit here.
+  for (const auto& solver : registered_solvers()) {
+    SECTION(solver.name) {
+      check_concurrent_solves(*make_solver(solver.name, models, settings), problems);
+    }
   }
   SECTION("map-ga with Adam (per-solve optimizer state)") {
     settings.optimizer = std::make_shared<Adam>(Adam::Options{});
@@ -122,9 +125,9 @@ TEST_CASE("one solver object serves 4 threads: an exact Gaussian-mixture prior",
   settings.time_steps = 4;
   settings.iterations = 3;
   settings.steps = 8;
-  for (const std::string name : {"map-ga", "map-ga-pgdm-d", "pgdm", "dps"}) {
-    SECTION(name) {
-      check_concurrent_solves(*make_solver(name, mixture.models(), settings), problems);
+  for (const auto& solver : registered_solvers()) {
+    SECTION(solver.name) {
+      check_concurrent_solves(*make_solver(solver.name, mixture.models(), settings), problems);
     }
   }
 }

@@ -36,7 +36,12 @@ struct DpsOptions {
 /// x_hat = D(x_t, sigma_t); an unconditional reverse step x'_s from x_hat; then
 ///   x_s = x'_s - zeta_t grad_{x_t} ||y - A(x_hat)||^2,  zeta_t = zeta / ||y - A(x_hat)||,
 /// i.e. x_s = x'_s - 2 zeta grad_{x_t} ||y - A(x_hat)||, with the norm taken per sample (one
-/// VJP through the denoiser). This is the paper's equation. The authors' released code
+/// VJP through the denoiser), times (1 - sqrt(m) sigma_y / ||y - A(x_hat)||)_+ with m the
+/// measurement entries that carry noise: the step stops where the residual reaches the
+/// level the noise itself leaves (Morozov's discrepancy principle), where the paper's keeps
+/// fitting the noise (blur of 1 pixel at sigma_y = 0.05, tuning images 9000-9003: 17.2 dB,
+/// below Wiener deconvolution, against 24.2 dB). Noiseless problems are unchanged. This is
+/// otherwise the paper's equation. The authors' released code
 /// steps scale * grad ||y - A(x_hat)|| with one norm over the whole batch: its `scale` is
 /// 2 zeta here (zeta = scale / 2), and the two agree only at batch size 1.
 class Dps final : public ReverseDiffusionSolver<Dps, DpsOptions> {
