@@ -7,7 +7,13 @@ namespace mapinverse {
 at::Tensor GaussianBlur::solve_gram(const at::Tensor& r, double a, double b) const {
   check_gram_coefficients(a, b, "GaussianBlur::solve_gram()");
   return filter(r, "solve_gram()", "r", [a, b](const at::Tensor& spectrum) {
-    return (a + b * spectrum.abs().square()).reciprocal();
+    const auto gram = spectrum.abs().square();
+    if (a > 0.0) return (a + b * gram).reciprocal();
+    // a = 0: r lies in range(H), and frequencies whose |K^| is below the cut-off count as
+    // outside it (0), as in spectral_decomposition(); dividing by their |K^|^2 (1e-17 for
+    // a 2-pixel blur) turned rounding errors into infinities.
+    const auto kept = gram > (kSingularValueCutoff * kSingularValueCutoff) * gram.max();
+    return at::where(kept, (b * gram).reciprocal(), at::zeros_like(gram));
   });
 }
 

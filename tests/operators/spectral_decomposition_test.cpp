@@ -67,3 +67,20 @@ TEST_CASE("DenseMatrix refuses an SVD past its size limit", "[operators][spectra
       op.spectral_decomposition(torch::zeros({1, DenseMatrix::kMaxDecomposedSize + 1})),
       Catch::Contains("its SVD is computed and kept only up to 4096"));
 }
+
+TEST_CASE("GaussianBlur's solve_gram with a = 0 stays finite on a numerically singular blur",
+          "[operators][spectral]") {
+  // A 2-pixel blur on 28 x 28 has |K^|^2 down to 1e-17: dividing by it turned the noiseless
+  // PGDM and DiffPIR steps into NaN. Frequencies below the cut-off now count as outside
+  // range(H), as in spectral_decomposition().
+  GaussianBlur::Options options;
+  options.sigma_pixels = 2.0;
+  const GaussianBlur blur(options);
+  auto generator = make_generator(5);
+  const auto x = randn({2, 1, 28, 28}, torch::TensorOptions().dtype(torch::kFloat32), generator);
+  const auto r = blur.apply(x);
+  const auto solved = blur.solve_gram(r, 0.0, 1.0);
+  CHECK(torch::isfinite(solved).all().item<bool>());
+  // H H^T solved reproduces r up to r's part on the cut frequencies (|K^| <= 1e-3).
+  CHECK((blur.gram(solved) - r).abs().max().item<double>() < 1e-2 * r.abs().max().item<double>());
+}

@@ -271,7 +271,9 @@ TEST_CASE("unconditional samplers draw from the prior") {
                     Contains("times[1] = 80"));
 }
 
-TEST_CASE("one DPS step is x'_s - (zeta / ||y - A(x_hat)||) grad ||y - A(x_hat)||^2, per sample") {
+TEST_CASE(
+    "one DPS step is x'_s - (zeta / ||r||) (1 - sqrt(m) sigma_y / ||r||)_+ grad ||r||^2, per "
+    "sample") {
   // Isotropic prior N(mu, s^2 I) on 2x2 images observed through a dense 3 x 4 matrix,
   // two samples with different y. For this prior x_hat = mu + k (x_t - mu) with
   // k = s^2 / (s^2 + sigma_t^2), so grad_{x_t} ||y - H x_hat||^2 = -2 k H^T (y - H x_hat).
@@ -303,16 +305,21 @@ TEST_CASE("one DPS step is x'_s - (zeta / ||y - A(x_hat)||) grad ||y - A(x_hat)|
       (-2.0 * k * torch::matmul(residual, matrix)).reshape({2, 1, 2, 2});
   const auto unconditional = x_hat + (sigma_s / sigma_t) * (x_t - x_hat);  // DDIM(0): x'_s
   // Algorithm 1's guidance step x_s = x'_s - zeta_i grad ||y - A(x_hat)||^2 with
-  // zeta_i = zeta / ||y - A(x_hat)||, i.e. x'_s - 2 zeta grad ||y - A(x_hat)||.
-  const auto paper = unconditional - options.zeta * gradient_of_squared_norm / residual_norm;
+  // zeta_i = zeta / ||y - A(x_hat)||, i.e. x'_s - 2 zeta grad ||y - A(x_hat)||, scaled by
+  // the discrepancy factor (1 - sqrt(m) sigma_y / ||r||)_+ with m = 3 measurements.
+  const auto factor = (1.0 - std::sqrt(3.0) * problem.sigma_y / residual_norm).clamp_min(0.0);
+  CHECK(factor.min().item<double>() > 0.1);  // the factor is not 0: the step is tested
+  const auto paper =
+      unconditional - options.zeta * factor * gradient_of_squared_norm / residual_norm;
   // The step of the authors' released code, x'_s - zeta grad ||y - A(x_hat)||: half of it.
   const auto reference_code =
-      unconditional - 0.5 * options.zeta * gradient_of_squared_norm / residual_norm;
+      unconditional - 0.5 * options.zeta * factor * gradient_of_squared_norm / residual_norm;
   INFO("estimate " << estimate.flatten() << "\npaper " << paper.flatten() << "\nreference code "
                    << reference_code.flatten());
   CHECK(max_abs(estimate - paper) < 1e-12);
   // The same step with one norm for the whole batch (what the released code computes).
-  const auto batch_norm = unconditional - options.zeta * gradient_of_squared_norm / residual.norm();
+  const auto batch_norm =
+      unconditional - options.zeta * factor * gradient_of_squared_norm / residual.norm();
   // Both variants are at least 1e-3 away here, so the check above tells them apart.
   CHECK(max_abs(reference_code - paper) > 1e-3);
   CHECK(max_abs(batch_norm - paper) > 1e-3);

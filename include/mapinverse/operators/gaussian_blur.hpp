@@ -56,6 +56,8 @@ class GaussianBlur : public LinearOperator {
                   [](const at::Tensor& spectrum) { return spectrum.abs().square(); });
   }
 
+  /// irfft2(rfft2(r) / (a + b |K^|^2)); with a = 0, frequencies with |K^| <= 1e-3 max |K^|
+  /// (kSingularValueCutoff) are taken as outside range(H) and give 0.
   at::Tensor solve_gram(const at::Tensor& r, double a, double b) const override;
 
   std::string name() const override { return "GaussianBlur"; }
