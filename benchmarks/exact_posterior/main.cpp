@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 
+#include "../common/random_mixture.hpp"
 #include "mapinverse/core/threads.hpp"
 #include "mapinverse/io/atomic_write.hpp"
 #include "mapinverse/metrics/distribution_distances.hpp"
@@ -61,20 +62,6 @@ struct Row {
   std::string failure;
 };
 
-// K random full-covariance components in R^n with means spread over [-0.8, 0.8].
-std::shared_ptr<const GaussianMixturePrior> random_mixture(int64_t n, uint64_t seed) {
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-  auto generator = make_generator(seed);
-  constexpr int64_t kComponents = 4;
-  const auto means = 0.8 * (2 * torch::rand({kComponents, n}, generator, options) - 1);
-  const auto factors =
-      (0.3 / std::sqrt(static_cast<double>(n))) * randn({kComponents, n, n}, options, generator);
-  const auto covariances =
-      torch::matmul(factors, factors.transpose(1, 2)) + 0.005 * torch::eye(n, options);
-  const auto weights = torch::softmax(randn({kComponents}, options, generator), 0);
-  return GaussianMixturePrior::from_full_covariances(weights, means, covariances, {1, 1, n});
-}
-
 std::shared_ptr<const LinearOperator> make_operator(const Suite& suite, uint64_t seed) {
   const int64_t n = suite.dimension;
   auto generator = make_generator(seed);
@@ -111,7 +98,7 @@ std::optional<Summary> solve_or_record(const Solver& solver, const Problem& prob
 }
 
 void run_suite(const Suite& suite, const Settings& settings, std::vector<Row>& rows) {
-  const auto prior = random_mixture(suite.dimension, 100 + suite.dimension);
+  const auto prior = benchmarks::random_mixture(suite.dimension, 100 + suite.dimension);
   const auto op = make_operator(suite, 200 + suite.dimension);
   auto generator = make_generator(300);
   const auto truth = prior->sample(1, generator);

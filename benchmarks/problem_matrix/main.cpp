@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -130,6 +131,22 @@ void cell(ResultLog& log, const json& key, Make&& make) {
   std::fflush(stdout);
 }
 
+// Refuses --problems names the matrix does not have and noise levels that are not
+// sigma_y >= 0, before anything is written.
+void check_arguments(const Settings& settings) {
+  for (const double sigma_y : settings.noise_levels) {
+    require(std::isfinite(sigma_y) && sigma_y >= 0.0, "--noise: expected sigma_y >= 0, got {}",
+            sigma_y);
+  }
+  const auto problems = matrix::image_problems(settings.mask_png, settings.reduced);
+  for (const auto& name : settings.problems) {
+    const bool known = std::any_of(problems.begin(), problems.end(),
+                                   [&](const matrix::ImageProblem& p) { return p.name == name; });
+    require(known, "--problems: unknown problem '{}'{}", name,
+            settings.reduced ? " (the reduced matrix has random-30 and blur-1)" : "");
+  }
+}
+
 void run_images(const Settings& settings, const std::vector<std::string>& solvers, ResultLog& log) {
   const auto [first, count] = parse_range(settings.images);
   const auto test = read_fashion_mnist(settings.data, FashionMnistSplit::kTest);
@@ -219,6 +236,7 @@ int main(int argc, char** argv) {
     // Runs with other --solvers may share the folder: each adds its solvers' cells.
     const json recorded{
         {"kind", "settings"}, {"images", settings.images}, {"reduced", settings.reduced}};
+    check_arguments(settings);
     const auto known = matrix::read_known_failures(settings.known_failures);
     const auto results = fs::path(settings.out) / "results.jsonl";
     if (settings.fresh) fs::remove(results);

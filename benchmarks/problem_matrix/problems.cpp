@@ -1,5 +1,7 @@
 #include "problems.hpp"
 
+#include "../common/random_mixture.hpp"
+
 #include <fmt/format.h>
 
 #include "mapinverse/core/random.hpp"
@@ -53,27 +55,12 @@ ImageProblem mask_file(const std::string& path) {
           }};
 }
 
-// Four random full-covariance components in R^n, means in [-0.8, 0.8]^n (as in
-// benchmark_exact_posterior).
-std::shared_ptr<const GaussianMixturePrior> random_mixture(int64_t n, uint64_t seed) {
-  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-  auto generator = make_generator(seed);
-  constexpr int64_t kComponents = 4;
-  const auto means = 0.8 * (2 * torch::rand({kComponents, n}, generator, options) - 1);
-  const auto factors =
-      (0.3 / std::sqrt(static_cast<double>(n))) * randn({kComponents, n, n}, options, generator);
-  const auto covariances =
-      torch::matmul(factors, factors.transpose(1, 2)) + 0.005 * torch::eye(n, options);
-  const auto weights = torch::softmax(randn({kComponents}, options, generator), 0);
-  return GaussianMixturePrior::from_full_covariances(weights, means, covariances, {1, 1, n});
-}
-
 MixtureProblem mixture(int64_t n, int64_t observed, bool inpainting, double sigma_y,
                        uint64_t seed) {
   MixtureProblem problem;
   problem.name = inpainting ? fmt::format("mixture n={} inpaint half σy={}", n, sigma_y)
                             : fmt::format("mixture n={} d_y={} σy={}", n, observed, sigma_y);
-  problem.prior = random_mixture(n, seed);
+  problem.prior = benchmarks::random_mixture(n, seed);
   problem.sigma_y = sigma_y;
   auto generator = make_generator(seed + 1);
   if (inpainting) {
