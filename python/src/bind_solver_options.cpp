@@ -106,9 +106,10 @@ void bind_ddrm(py::module_& m) {
   py::class_<Ddrm::Options> cls(m, "DdrmOptions");
   cls.def(py::init<>())
       .def_readwrite("eta", &Ddrm::Options::eta)
-      .def_readwrite("eta_b", &Ddrm::Options::eta_b);
+      .def_readwrite("eta_b", &Ddrm::Options::eta_b)
+      .def_readwrite("eta_null", &Ddrm::Options::eta_null);
   add_schedule_fields<Ddrm::Options>(cls);
-  set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "eta", "eta_b"});
+  set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "eta", "eta_b", "eta_null"});
 }
 
 void bind_diffpir(py::module_& m) {
