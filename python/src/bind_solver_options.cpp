@@ -130,12 +130,13 @@ void bind_daps(py::module_& m) {
       .def_readwrite("langevin_step_fraction", &Daps::Options::langevin_step_fraction)
       .def_readwrite("langevin_step_size", &Daps::Options::langevin_step_size)
       .def_readwrite("step_size_floor", &Daps::Options::step_size_floor)
+      .def_readwrite("cool_langevin", &Daps::Options::cool_langevin)
       .def_readwrite("tau", &Daps::Options::tau)
       .def_readwrite("tau_floor", &Daps::Options::tau_floor);
   add_schedule_fields<Daps::Options>(cls);
-  set_fields(
-      cls, {"num_steps", "t_max", "t_min", "rho", "ode_steps", "ode_sigma_min", "langevin_steps",
-            "langevin_step_fraction", "langevin_step_size", "step_size_floor", "tau", "tau_floor"});
+  set_fields(cls, {"num_steps", "t_max", "t_min", "rho", "ode_steps", "ode_sigma_min",
+                   "langevin_steps", "langevin_step_fraction", "langevin_step_size",
+                   "step_size_floor", "cool_langevin", "tau", "tau_floor"});
 }
 
 // The map-ga-tuned preset's options: PGDM's, then MAP-GA's (noiseless problems) or

@@ -27,9 +27,10 @@ at::Tensor Daps::ode_estimate(const Problem& problem, at::Tensor x, double sigma
 }
 
 at::Tensor Daps::langevin(const Problem& problem, const at::Tensor& x0_hat, double sigma_t,
-                          double step_size, double tau, NoiseSource& noise) const {
+                          double step_size, double temperature, double tau,
+                          NoiseSource& noise) const {
   const double prior_weight = 1.0 / (sigma_t * sigma_t);
-  const double spread = std::sqrt(2.0 * step_size);
+  const double spread = std::sqrt(2.0 * step_size * temperature);
   auto x0 = x0_hat;
   for (int64_t j = 0; j < options_.langevin_steps; ++j) {
     // data_term with a = tau^2, b = 0: A'(x0)^T (y - A(x0)) / tau^2 = grad log p(y | x0).
@@ -95,8 +96,12 @@ Summary Daps::solve(const Problem& problem, const std::vector<IterationCallback>
     const double sigma_t = schedule.sigma(levels[static_cast<size_t>(i)]);
     const double sigma_s = i + 1 < steps ? schedule.sigma(levels[static_cast<size_t>(i + 1)]) : 0.0;
     const auto x0_hat = ode_estimate(problem, x, sigma_t, recorder);
-    x0 = langevin(problem, x0_hat, sigma_t, step_size(i, steps, sigma_t, tau, norm_squared), tau,
-                  noise);
+    // The Langevin noise's temperature: 1 at the first level, 0 at the last when cooling.
+    const double temperature = options_.cool_langevin && steps > 1
+                                   ? 1.0 - static_cast<double>(i) / static_cast<double>(steps - 1)
+                                   : 1.0;
+    x0 = langevin(problem, x0_hat, sigma_t, step_size(i, steps, sigma_t, tau, norm_squared),
+                  temperature, tau, noise);
     recorder.check_finite(x0, "the Langevin sample x0", recorder.current_step(), sigma_t);
     x = sigma_s > 0.0 ? x0 + sigma_s * noise.randn_like(x0) : x0;
     const auto data = detail::data_term(problem, x0, tau * tau, 0.0);

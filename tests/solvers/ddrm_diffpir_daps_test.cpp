@@ -97,6 +97,7 @@ std::vector<std::shared_ptr<const Solver>> new_solvers(const PriorModels& models
   // 5e-5 is tuned to 256 x 256 images and leaves the last level's N(x0_hat, 0.1^2) spread.
   daps.langevin_step_size = 1e-3;
   daps.step_size_floor = 1.0;
+  daps.cool_langevin = false;  // every level samples: the exact posterior is the target
   return {std::make_shared<Ddrm>(models, ddrm), std::make_shared<DiffPir>(models, diffpir),
           std::make_shared<Daps>(models, daps)};
 }

@@ -35,6 +35,12 @@ struct DapsOptions {
   std::optional<double> langevin_step_size;
   /// The step size at the last level, as a fraction of langevin_step_size.
   double step_size_floor = 0.01;
+  /// Cool the Langevin noise: its temperature falls linearly from 1 at the first level to
+  /// 0 at the last, so that the last levels settle on the mode of p(x0 | x_t, y) rather
+  /// than draw from it (a draw keeps its spread in the restoration). DAPS's own step,
+  /// falling 100-fold, freezes its chain at the last levels to the same end. false: every
+  /// level samples (for posterior samples).
+  bool cool_langevin = true;
   /// The likelihood's standard deviation; unset: max(sigma_y, tau_floor).
   std::optional<double> tau;
   double tau_floor = 0.01;
@@ -108,7 +114,7 @@ class Daps final : public ReverseDiffusionSolver<Daps, DapsOptions> {
                           detail::SolveRecorder& recorder) const;
   // Step 2: Langevin dynamics on p(x0 | x_t, y).
   at::Tensor langevin(const Problem& problem, const at::Tensor& x0_hat, double sigma_t,
-                      double step_size, double tau, NoiseSource& noise) const;
+                      double step_size, double temperature, double tau, NoiseSource& noise) const;
   // The Langevin step at level i of `levels` with annealing noise sigma_t.
   double step_size(int64_t i, int64_t levels, double sigma_t, double tau,
                    double operator_norm_squared) const;
