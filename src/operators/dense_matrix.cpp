@@ -70,20 +70,18 @@ class MatrixDecomposition final : public SpectralDecomposition {
   }
 
   at::Tensor to_spectral(const at::Tensor& x) const override {
-    return at::matmul(x.reshape({x.size(0), -1}), placed(v_transposed_, x).t());
+    return at::matmul(x.reshape({x.size(0), -1}), placed(kVt, x).t());
   }
   at::Tensor from_spectral(const at::Tensor& c) const override {
     std::vector<int64_t> shape{c.size(0)};
     shape.insert(shape.end(), input_shape_.begin(), input_shape_.end());
-    return at::matmul(c, placed(v_transposed_, c)).reshape(shape);
+    return at::matmul(c, placed(kVt, c)).reshape(shape);
   }
-  at::Tensor singular_values(const at::Tensor& like) const override {
-    return placed(singular_values_, like);
-  }
+  at::Tensor singular_values(const at::Tensor& like) const override { return placed(kS, like); }
   at::Tensor pseudo_inverse(const at::Tensor& y) const override {
-    const auto s = placed(singular_values_, y);
+    const auto s = placed(kS, y);
     const auto kept = s > 0;
-    const auto projected = at::matmul(y, placed(u_, y));  // U^T y, [B, min(m, n)]
+    const auto projected = at::matmul(y, placed(kU, y));  // U^T y, [B, min(m, n)]
     auto coefficients = at::zeros({y.size(0), s.size(1)}, y.options());
     coefficients.narrow(1, 0, projected.size(1)).copy_(projected);
     return at::where(kept, coefficients / at::where(kept, s, at::ones_like(s)),
@@ -91,14 +89,21 @@ class MatrixDecomposition final : public SpectralDecomposition {
   }
 
  private:
-  static at::Tensor placed(const at::Tensor& stored, const at::Tensor& like) {
-    return stored.to(like.device(), like.scalar_type());
+  enum Factor : int64_t { kU, kVt, kS };
+
+  // The factor on `like`'s device and dtype, converted once per placement: a DDRM step
+  // uses V three times, and V is n x n.
+  at::Tensor placed(Factor factor, const at::Tensor& like) const {
+    const at::Tensor& stored = factor == kU ? u_ : factor == kVt ? v_transposed_ : singular_values_;
+    return cache_.get({like.device(), like.scalar_type(), {factor}},
+                      [&] { return stored.to(like.device(), like.scalar_type()); });
   }
 
   std::vector<int64_t> input_shape_;
   at::Tensor u_;                // [m, min(m, n)]
   at::Tensor v_transposed_;     // [n, n]
   at::Tensor singular_values_;  // [1, n]
+  detail::PlacementCache cache_;
 };
 
 }  // namespace
