@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential clang cmake ccache pkg-config
+  build-essential clang cmake ccache pkg-config git
   libtorch-dev libopenblas0-pthread libgloo-dev
   libeigen3-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
   libpng-dev zlib1g-dev
