@@ -46,6 +46,7 @@ struct Settings {
   std::vector<std::string> problems;
   std::vector<double> noise_levels{0.0, 0.05, 0.1};
   bool mixtures = true;
+  bool image_problems = true;
   std::string known_failures = MAPINVERSE_MATRIX_KNOWN_FAILURES;
   int threads = 2;
   double margin_db = 3.0;
@@ -220,6 +221,7 @@ int main(int argc, char** argv) {
   app.add_option("--noise", settings.noise_levels, "the sigma_y of the image problems")
       ->capture_default_str();
   app.add_flag("!--no-mixtures", settings.mixtures, "leave out the Gaussian-mixture problems");
+  app.add_flag("!--no-images", settings.image_problems, "leave out the image problems");
   app.add_option("--known-failures", settings.known_failures,
                  "cells that miss the bar for a stated reason (docs/problem-matrix.md)")
       ->capture_default_str();
@@ -243,7 +245,7 @@ int main(int argc, char** argv) {
     ResultLog log(results, recorded);
     fmt::print("problem matrix: images {}, {} solvers, {} threads{}\n", settings.images,
                solvers.size(), settings.threads, settings.reduced ? " (reduced)" : "");
-    run_images(settings, solvers, log);
+    if (settings.image_problems) run_images(settings, solvers, log);
     if (settings.mixtures) run_mixtures(settings, solvers, log);
     const auto failures = matrix::check_bar(log.records(), solver_names(), settings.margin_db);
     const auto unexplained = matrix::unexplained(failures, known);

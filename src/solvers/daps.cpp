@@ -41,30 +41,6 @@ at::Tensor Daps::langevin(const Problem& problem, const at::Tensor& x0_hat, doub
   return x0;
 }
 
-namespace {
-
-// ||A||^2, the largest eigenvalue of A^T A, by 20 power iterations from a fixed start
-// (a 5 % overestimate is harmless: it only shortens the Langevin step). Non-linear
-// operators: 1.
-double operator_norm_squared(const Problem& problem) {
-  if (!problem.forward_operator->is_linear()) return 1.0;
-  const auto& op = static_cast<const LinearOperator&>(*problem.forward_operator);
-  if (const auto s = op.uniform_singular_value()) return *s * *s;
-  auto generator = make_generator(0x5eed);
-  auto shape = problem.batch_shape();
-  shape[0] = 1;
-  auto v = at::randn(shape, generator, problem.measurement.options().dtype(at::kDouble));
-  double norm = 0.0;
-  for (int i = 0; i < 20; ++i) {
-    const auto w = op.adjoint(op.apply(v.to(problem.measurement.options()))).to(at::kDouble);
-    norm = w.norm().item<double>() / std::max(v.norm().item<double>(), 1e-300);
-    v = w / std::max(w.norm().item<double>(), 1e-300);
-  }
-  return std::max(norm * 1.05, 1e-12);
-}
-
-}  // namespace
-
 double Daps::step_size(int64_t i, int64_t levels, double sigma_t, double tau,
                        double operator_norm_squared) const {
   if (options_.langevin_step_size) {
@@ -89,7 +65,8 @@ Summary Daps::solve(const Problem& problem, const std::vector<IterationCallback>
                           : std::vector<double>{grid.t_max};
   const double tau = options_.tau.value_or(std::max(problem.sigma_y, options_.tau_floor));
   const auto steps = options_.schedule.num_steps;
-  const double norm_squared = options_.langevin_step_size ? 1.0 : operator_norm_squared(problem);
+  const double norm_squared =
+      options_.langevin_step_size ? 1.0 : detail::operator_norm_squared(problem);
   auto x = detail::initial_noise(problem, schedule.sigma(levels.front()), noise);
   at::Tensor x0;
   for (int64_t i = 0; i < steps; ++i) {

@@ -205,6 +205,40 @@ TEST_CASE("MAP-GA reaches the closed-form MAP of an anisotropic prior under a de
   }
 }
 
+TEST_CASE("MAP-GA's default step stays stable on noisy data when ||H|| > 1") {
+  // H scaled by 2.5 (singular values 2.5 ... 0.75): at sigma_y = 0.2 the data term is
+  // kappa = 6.2 times stiffer than the paper's lambda = sigma_y^2 + sigma_eps^2 allows,
+  // and that step's ascent grows without bound (to 1e10 and beyond in 50 steps). The
+  // default step is lambda / kappa and converges to the same point as in the test above.
+  AnisotropicDenseProblem fixture;
+  fixture.matrix *= 2.5;
+  const auto problem = fixture.problem(0.2);
+  const double variance_y = problem.sigma_y * problem.sigma_y;
+  const double sigma_eps = 0.002;
+  const double variance_eps = sigma_eps * sigma_eps;
+  const double paper_step = variance_y + variance_eps;
+  const double norm_squared = 6.25;
+  const double kappa = norm_squared * paper_step / (variance_y + variance_eps * norm_squared);
+  CHECK(MapGa::default_learning_rate(problem, sigma_eps) ==
+        Approx(paper_step / kappa).epsilon(0.06));  // the power iteration's 5 % margin
+
+  MapGa::Options options;
+  options.num_time_steps = 10;
+  options.num_iter = 400;  // the step is kappa times shorter: more steps to converge
+  const Eigen::MatrixXd gram = fixture.matrix * fixture.matrix.transpose();
+  const Eigen::MatrixXd identity = Eigen::MatrixXd::Identity(gram.rows(), gram.cols());
+  const auto target = fixture.gaussian_map(problem, std::sqrt(paper_step),
+                                           variance_y * identity + variance_eps * gram);
+  const auto summary = MapGa(fixture.models(), options).solve(problem);
+  const double error = relative_error(summary.estimate, target);
+  INFO(summary.brief_report() << ", relative error " << error);
+  CHECK(error <= 1e-3);
+  // Noiseless, the data term's curvature is 1 / sigma_eps^2 whatever H's scale: the
+  // paper's step stands.
+  Problem noiseless = fixture.problem(0.0);
+  CHECK(MapGa::default_learning_rate(noiseless, sigma_eps) == Approx(variance_eps));
+}
+
 TEST_CASE("MAP-GA on noiseless inpainting matches y on the observed pixels") {
   const GaussianInpainting fixture;
   const auto problem = fixture.problem(0.0);

@@ -30,6 +30,11 @@ struct DataTerm {
 DataTerm data_term(const Problem& problem, const at::Tensor& x_hat, double a, double b,
                    bool with_fit = true);
 
+/// ||A||^2, the largest eigenvalue of A^T A (of the first sample's operator), by power
+/// iteration, or exactly where the operator's singular values are all equal; 1 for a
+/// non-linear operator. Slightly over, never much under.
+double operator_norm_squared(const Problem& problem);
+
 /// Batch mean of a per-sample quantity, as a double (for histories and callbacks).
 inline double batch_mean(const at::Tensor& values) { return values.mean().item<double>(); }
 

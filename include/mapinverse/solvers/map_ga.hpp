@@ -41,7 +41,9 @@ struct MapGaSchedule {
   double rho = 7.0;
   /// kDenoiser gives the paper's "D" variants (Table 1, Table 3's MAP-GA-PGDM(D)).
   ConsistencySource consistency_source = ConsistencySource::kConsistencyModel;
-  /// Step size lambda. Unset: sigma_y^2 + sigma_eps^2, the paper's choice (§5).
+  /// Step size lambda. Unset: sigma_y^2 + sigma_eps^2, the paper's choice (§5), divided,
+  /// for a noisy problem whose operator has ||A|| > 1, by the factor kappa > 1 by which
+  /// the data term is then stiffer than that step allows (MapGa::default_learning_rate).
   std::optional<double> learning_rate;
   /// Ratio of the last time step's step size to the first's: time step i of n ascends
   /// with lambda_i = lambda decay^(i / (n - 1)) (paper eq. 12 with a per-step lambda);
@@ -144,6 +146,11 @@ class MapGa final : public Solver {
   }
 
   const Options& options() const { return options_; }
+
+  /// lambda when Options::learning_rate is unset: the paper's sigma_y^2 + sigma_eps^2 over
+  /// max(1, kappa), kappa = ||A||^2 (sigma_y^2 + sigma_eps^2) / (sigma_y^2 + sigma_eps^2
+  /// ||A||^2): 1 on noiseless problems and wherever ||A|| <= 1 (masks, pooling, blur).
+  static double default_learning_rate(const Problem& problem, double sigma_eps);
 
   /// The time steps tau_n ... tau_0 (n + 1 values, decreasing).
   std::vector<double> time_steps() const {
