@@ -129,8 +129,17 @@ run_ranks(bench + ["--out", f"{work}/bench2"], 2)
 one = json.load(open(f"{work}/bench1/results.json"))
 two = json.load(open(f"{work}/bench2/results.json"))
 check(two["ranks"] == 2, "bench results name 2 ranks")
+# zip() stops at the shorter list: the lengths are compared first, so that a rank's
+# missing table, row or mask fails instead of going unread.
+check(len(one["tables"]) == len(two["tables"]) >= 1,
+      f"bench tables: {len(one['tables'])} vs {len(two['tables'])}")
 for table_a, table_b in zip(one["tables"], two["tables"]):
+    check(len(table_a["rows"]) == len(table_b["rows"]) >= 1,
+          f"bench rows: {len(table_a['rows'])} vs {len(table_b['rows'])}")
     for row_a, row_b in zip(table_a["rows"], table_b["rows"]):
+        check(row_a["method"] == row_b["method"], f"bench row {row_a['method']} vs {row_b['method']}")
+        check(sorted(row_a["masks"]) == sorted(row_b["masks"]) == ["box50", "half"],
+              f"bench masks: {sorted(row_a['masks'])} vs {sorted(row_b['masks'])}")
         for mask, a in row_a["masks"].items():
             b = row_b["masks"][mask]
             for key in ["psnr_db", "ssim", "frechet_distance", "nfe_per_image"]:
