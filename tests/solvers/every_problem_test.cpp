@@ -137,7 +137,7 @@ TEST_CASE("The map-ga-tuned preset scores at least its first stage alone (PGDM, 
   // Test images 200-203: outside the preset's tuning images (9000-9031). Measured: 23.63
   // against 23.28 dB noiseless (box50), 21.83 against 19.60 at sigma_y = 0.05 (half).
   // The hand-off (the second stage starts from the first's estimate) is checked in
-  // warm_start_test.cpp: here a second stage started from zeros scores about the same,
+  // warm_start_test.cpp: here a second stage started from zeros also passes this test,
   // since at its start time t = 5 the noise (sigma 5) outweighs the start image.
   const auto truth = read_fashion_mnist(kFashionMnistDirectory, FashionMnistSplit::kTest)
                          .images.slice(0, 200, 204);
