@@ -12,7 +12,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
-#include "bench.hpp"
+#include "bench_arguments.hpp"
 #include "bench_evaluation.hpp"
 
 namespace mapinverse::cli {

@@ -13,7 +13,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include "bench.hpp"
+#include "bench_arguments.hpp"
 #include "mapinverse/distributed/process_group.hpp"
 #include "mapinverse/models/classifier.hpp"
 #include "mapinverse/solvers/problem.hpp"

@@ -11,7 +11,7 @@
 
 #include <torch/torch.h>
 
-#include "bench.hpp"
+#include "bench_arguments.hpp"
 #include "bench_evaluation.hpp"
 
 namespace mapinverse::cli {

@@ -43,9 +43,6 @@ int run_restore(const RestoreArguments& arguments);
 /// The batch form (--output-dir), in restore_batch.cpp.
 int run_restore_batch(const RestoreArguments& arguments);
 
-/// The batch form (--output-dir): restore_batch.cpp.
-int run_restore_batch(const RestoreArguments& arguments);
-
 /// [C, H, W] of the images the measurements `images` [N, C, h, w] stand for: h x w times
 /// `scale` (the down-sampling factor of a measured image, else 1); at most
 /// kMaxImagePixels pixels, else std::invalid_argument naming --factor.

@@ -20,6 +20,10 @@
 #include "mapinverse/solvers/registry.hpp"
 #include "mapinverse/solvers/solver.hpp"
 
+#include "failures.hpp"
+#include "files.hpp"
+#include "labels.hpp"
+
 namespace mapinverse::cli {
 
 /// --prior and the files behind it.
@@ -67,21 +71,6 @@ struct Prior {
   torch::Tensor labels_for(const std::vector<int64_t>& labels, int64_t count,
                            const std::string& flag) const;
 };
-
-/// The PNG files of a folder, in name order, as [N, C, H, W] in [-1, 1], and their stems.
-struct ImageFolder {
-  torch::Tensor images;
-  std::vector<std::string> names;
-};
-/// Throws std::invalid_argument naming `flag` when the folder has no PNG or sizes differ.
-ImageFolder read_image_folder(const std::string& folder, const std::string& flag);
-
-/// Reads a labels file: one "NAME LABEL" line per image (separated by spaces, tabs or a
-/// comma; '#' starts a comment); NAME is a file name, with or without its folder and
-/// extension. Returns the label of each of `names` (file stems), in their order; throws
-/// std::invalid_argument naming the file and line for anything else or a missing name.
-std::vector<int64_t> read_labels_file(const std::string& path,
-                                      const std::vector<std::string>& names);
 
 Prior load_prior(const PriorArguments& arguments);
 
@@ -134,14 +123,6 @@ struct SolverArguments {
 /// printed every 10 % otherwise.
 IterationCallback progress_bar(const std::string& label);
 
-/// FNV-1a of a file's bytes, in hex: tells two versions of a model file apart.
-std::string fingerprint(const std::string& path);
-
-/// The Fashion-MNIST test images with these indices, [N,1,28,28] in [-1, 1]. `flag` is
-/// the option the indices came from (--fmnist-test, --fmnist-range), named in errors.
-torch::Tensor fashion_mnist_test_images(const std::vector<int64_t>& indices,
-                                        const std::string& data_directory, const std::string& flag);
-
 /// Runs `action`; a std::invalid_argument or std::runtime_error it throws is rethrown, of
 /// the same type, prefixed by "<flag> <value>: " (unless the message names the flag
 /// already), so that the user learns which of their options was wrong.
@@ -159,27 +140,6 @@ auto naming_flag(const std::string& flag, const std::string& value, Action&& act
     throw std::runtime_error(prefixed(error));
   }
 }
-
-/// The image file `path` (given as `flag`) in [-1, 1], [C, H, W]; at most
-/// kMaxImagePixels pixels.
-torch::Tensor read_image(const std::string& flag, const std::string& path);
-
-/// Checks a path the program is about to write (given as `flag`): its folder exists or can
-/// be made and is writable, it is none of `inputs`, and it is not an existing read-only
-/// file (one without any write permission bit: refused even for root, who could replace
-/// it). Throws std::invalid_argument naming the flag and the path otherwise.
-void check_output_path(const std::string& flag, const std::string& output,
-                       const std::vector<std::string>& inputs);
-
-/// True when `path` (a file or folder) has no write permission bit at all.
-bool is_read_only(const std::string& path);
-
-/// Solves `problem` ([N, ...], `images` of them); running out of memory (on the GPU or
-/// the CPU) becomes a std::runtime_error that names the number of images solved at once
-/// and ends with `advice` (which option to make smaller). The batch is not split.
-Summary solve_or_explain_memory(const Solver& solver, const Problem& problem,
-                                const std::vector<IterationCallback>& callbacks,
-                                const torch::Device& device, const std::string& advice);
 
 /// A seed derived from `seed` and the parts that identify one use of it (what it is for,
 /// which image, which setting): mix_seed chained over the parts. Per-image seeds made

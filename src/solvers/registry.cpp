@@ -168,7 +168,7 @@ SolverOptions solver_options(std::string_view name, const SolverSettings& settin
 
 namespace {
 
-// The class among `Solvers` whose options struct is `Options`. An alternative of
+// The class of a SolverClassList whose options struct is `Options`. An alternative of
 // SolverOptions that none of them takes leaves `type` undefined: a compile error.
 template <class Class>
 struct Found {
@@ -180,6 +180,10 @@ template <class Options, class First, class... Rest>
 struct SolverTaking<Options, First, Rest...>
     : std::conditional_t<std::is_same_v<Options, typename First::Options>, Found<First>,
                          SolverTaking<Options, Rest...>> {};
+template <class Options, class List>
+struct ClassTaking;
+template <class Options, class... Classes>
+struct ClassTaking<Options, SolverClassList<Classes...>> : SolverTaking<Options, Classes...> {};
 
 }  // namespace
 
@@ -187,8 +191,7 @@ std::shared_ptr<const Solver> make_solver(const PriorModels& models, const Solve
   return std::visit(
       [&](const auto& typed) -> std::shared_ptr<const Solver> {
         using Options = std::decay_t<decltype(typed)>;
-        using Class = typename SolverTaking<Options, MapGa, MapGaPgdm, Pgdm, Dps, Ddrm, DiffPir,
-                                            Daps, WarmStartedMapGa>::type;
+        using Class = typename ClassTaking<Options, SolverClasses>::type;
         return std::make_shared<Class>(models, typed);
       },
       options);

@@ -27,8 +27,6 @@ class NoiseSchedule {
   virtual at::Tensor sigma(const at::Tensor& t) const = 0;
   /// Inverse of sigma(): the time at which the noise level equals `sigma`.
   virtual double time(double sigma) const = 0;
-  /// d sigma / dt at t.
-  virtual double sigma_derivative(double t) const = 0;
 };
 
 /// EDM's schedule sigma(t) = t (Karras et al. 2022), used by the paper (§4).
@@ -37,7 +35,6 @@ class EdmSchedule final : public NoiseSchedule {
   double sigma(double t) const override { return t; }
   at::Tensor sigma(const at::Tensor& t) const override { return t; }
   double time(double sigma) const override { return sigma; }
-  double sigma_derivative(double /*t*/) const override { return 1.0; }
 };
 
 inline std::shared_ptr<const NoiseSchedule> edm_schedule() {

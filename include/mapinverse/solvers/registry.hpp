@@ -55,10 +55,22 @@ struct SolverSettings {
   std::optional<double> t_max;
 };
 
+/// A list of solver classes, each with a nested Options struct and a constructor
+/// Class(PriorModels, Options).
+template <class... Classes>
+struct SolverClassList {
+  /// The options of one of the classes.
+  using Options = std::variant<typename Classes::Options...>;
+};
+
+/// The solver classes behind the registry: the one list that SolverOptions and
+/// make_solver(models, options)'s dispatch are both derived from. A new solver class is
+/// added here (docs/design.md, "Adding a solver").
+using SolverClasses =
+    SolverClassList<MapGa, MapGaPgdm, Pgdm, Dps, Ddrm, DiffPir, Daps, WarmStartedMapGa>;
+
 /// The options of one of the solver classes.
-using SolverOptions =
-    std::variant<MapGa::Options, MapGaPgdm::Options, Pgdm::Options, Dps::Options, Ddrm::Options,
-                 DiffPir::Options, Daps::Options, WarmStartedMapGa::Options>;
+using SolverOptions = SolverClasses::Options;
 
 /// The "map-ga-tuned" preset: the configuration the MAP-GA study chose on Fashion-MNIST
 /// test images 9000-9199 (docs/map-ga-study.md). Its budgets are fixed: it reads none of
