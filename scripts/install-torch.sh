@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs LibTorch 2.x (the torch wheel from PyPI, versions pinned in
 # scripts/requirements-torch.txt) and what the Python package's tests and build need
-# (pytest, scikit-build-core: scripts/requirements-python.txt) into a Python virtual
+# (pytest, scikit-build-core: scripts/requirements-python.txt; deepinv and the peer
+# benchmark's packages: scripts/requirements-peers.txt) into a Python virtual
 # environment, once: a venv that already has exactly these versions is left alone. Prints, as its last line, the
 # folder to pass to CMake as CMAKE_PREFIX_PATH:
 #
@@ -20,7 +21,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${MAPINVERSE_TORCH_VENV:-/opt/mapinverse/venv}
 python=${MAPINVERSE_PYTHON:-python3}
-requirements=("$PWD/scripts/requirements-torch.txt" "$PWD/scripts/requirements-python.txt")
+# deepinv (requirements-peers.txt) too: the Python package's deepinv interoperability
+# test runs against it.
+requirements=("$PWD/scripts/requirements-torch.txt" "$PWD/scripts/requirements-python.txt"
+  "$PWD/scripts/requirements-peers.txt")
 
 if [ ! -x "$venv/bin/python" ]; then
   echo "Creating the venv $venv" >&2

@@ -66,7 +66,9 @@ Summary Daps::solve(const Problem& problem, const std::vector<IterationCallback>
   const double tau = options_.tau.value_or(std::max(problem.sigma_y, options_.tau_floor));
   const auto steps = options_.schedule.num_steps;
   const double norm_squared =
-      options_.langevin_step_size ? 1.0 : detail::operator_norm_squared(problem);
+      options_.langevin_step_size
+          ? 1.0
+          : 1.05 * detail::operator_norm_squared(problem);  // 5 % margin: only shortens the step
   auto x = detail::initial_noise(problem, schedule.sigma(levels.front()), noise);
   at::Tensor x0;
   for (int64_t i = 0; i < steps; ++i) {

@@ -1,5 +1,6 @@
 #include "mapinverse/solvers/warm_start.hpp"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "mapinverse/core/error.hpp"
@@ -49,14 +50,25 @@ WarmStart::WarmStart(std::shared_ptr<const Solver> first, std::shared_ptr<const 
 
 Summary WarmStart::solve(const Problem& problem,
                          const std::vector<IterationCallback>& callbacks) const {
-  auto head = first_->solve(problem, callbacks);
+  auto head = solve_stage(*first_, "first", problem, callbacks);
   if (head.termination == TerminationReason::kStoppedByCallback) {
     head.solver_name = name();
     return head;
   }
   const auto next = second_stage_problem(problem, head.estimate);
-  auto tail = second_->solve(next, callbacks);
+  auto tail = solve_stage(*second_, "second", next, callbacks);
   return concatenate(std::move(head), std::move(tail), name());
+}
+
+// A stage's NumericalError names the stage ("PGDM: ... NaN at step 1"); the user chose
+// this solver, so the message leads with its name.
+Summary WarmStart::solve_stage(const Solver& stage, const char* which, const Problem& problem,
+                               const std::vector<IterationCallback>& callbacks) const {
+  try {
+    return stage.solve(problem, callbacks);
+  } catch (const NumericalError& error) {
+    throw NumericalError(fmt::format("{}: its {} stage failed: {}", name(), which, error.what()));
+  }
 }
 
 WarmStartedMapGa::WarmStartedMapGa(const PriorModels& models, Options options)

@@ -220,7 +220,7 @@ TEST_CASE("MAP-GA's default step stays stable on noisy data when ||H|| > 1") {
   const double norm_squared = 6.25;
   const double kappa = norm_squared * paper_step / (variance_y + variance_eps * norm_squared);
   CHECK(MapGa::default_learning_rate(problem, sigma_eps) ==
-        Approx(paper_step / kappa).epsilon(0.06));  // the power iteration's 5 % margin
+        Approx(paper_step / kappa).epsilon(1e-6));
 
   MapGa::Options options;
   options.num_time_steps = 10;

@@ -30,9 +30,10 @@ struct DataTerm {
 DataTerm data_term(const Problem& problem, const at::Tensor& x_hat, double a, double b,
                    bool with_fit = true);
 
-/// ||A||^2, the largest eigenvalue of A^T A (of the first sample's operator), by power
-/// iteration, or exactly where the operator's singular values are all equal; 1 for a
-/// non-linear operator. Slightly over, never much under.
+/// ||A||^2, the largest eigenvalue of A^T A (of the first sample's operator), by 20 power
+/// iterations (from below: under by a little where the two largest singular values are
+/// close), or exactly where the operator's singular values are all equal; 1 for a
+/// non-linear operator.
 double operator_norm_squared(const Problem& problem);
 
 /// Batch mean of a per-sample quantity, as a double (for histories and callbacks).

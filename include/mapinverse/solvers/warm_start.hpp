@@ -36,6 +36,10 @@ class WarmStart final : public Solver {
   const Solver& second() const { return *second_; }
 
  private:
+  // stage.solve(), with a NumericalError's message led by this solver's name.
+  Summary solve_stage(const Solver& stage, const char* which, const Problem& problem,
+                      const std::vector<IterationCallback>& callbacks) const;
+
   std::shared_ptr<const Solver> first_;
   std::shared_ptr<const Solver> second_;
 };
