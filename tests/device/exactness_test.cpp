@@ -18,6 +18,7 @@
 #include "mapinverse/mapinverse.hpp"
 #include "support/gaussian_prior.hpp"
 #include "support/mixture_problem.hpp"
+#include "support/registered_solvers.hpp"
 
 using namespace mapinverse;
 using mapinverse::testing::device_float;
@@ -62,23 +63,10 @@ struct GaussianInpainting {
   }
 };
 
-/// Every registered solver (registered_solvers(): a new one is covered without an edit)
-/// at a small budget: MAP-GA 6 x 20, reverse diffusions 30 steps, DAPS 2 ODE steps per
-/// level; the preset at its fixed budget. MAP-GA-PGDM refuses noiseless problems: it
-/// is left out of the noiseless list.
+/// Every registered solver at a small budget: MAP-GA 6 x 20, reverse diffusions 30
+/// steps; MAP-GA-PGDM, which refuses noiseless problems, only when `noisy`.
 std::vector<std::shared_ptr<const Solver>> solvers(const PriorModels& models, bool noisy) {
-  SolverSettings settings;
-  settings.time_steps = 6;
-  settings.iterations = 20;
-  settings.steps = 30;
-  settings.ode_steps = 2;
-  std::vector<std::shared_ptr<const Solver>> all;
-  for (const auto& entry : registered_solvers()) {
-    const bool noisy_only = entry.name.rfind("map-ga-pgdm", 0) == 0;
-    if (noisy_only && !noisy) continue;
-    all.push_back(make_solver(entry.name, models, settings));
-  }
-  return all;
+  return testing::every_registered_solver(models, 6, 20, 30, noisy);
 }
 
 double max_abs_difference(const torch::Tensor& a, const torch::Tensor& b) {

@@ -9,6 +9,7 @@
 
 #include "mapinverse/mapinverse.hpp"
 #include "support/gaussian_prior.hpp"
+#include "support/registered_solvers.hpp"
 
 using namespace mapinverse;
 using Catch::Matchers::Contains;
@@ -48,20 +49,9 @@ Problem small_problem(double sigma_y) {
   return problem;
 }
 
-/// Every registered solver (registered_solvers(), so that a new one is covered without
-/// an edit), at small budgets: MAP-GA 4 x 3, reverse diffusions 6 steps (MAP-GA-PGDM's
-/// second stage too), DAPS 2 ODE steps per level; the preset at its fixed budget.
+/// Every registered solver at small budgets: MAP-GA 4 x 3, reverse diffusions 6 steps.
 std::vector<std::shared_ptr<const Solver>> all_solvers(const PriorModels& models) {
-  SolverSettings settings;
-  settings.time_steps = 4;
-  settings.iterations = 3;
-  settings.steps = 6;
-  settings.ode_steps = 2;
-  std::vector<std::shared_ptr<const Solver>> solvers;
-  for (const auto& entry : registered_solvers()) {
-    solvers.push_back(make_solver(entry.name, models, settings));
-  }
-  return solvers;
+  return testing::every_registered_solver(models, 4, 3, 6);
 }
 
 PriorModels breaking_models() {
