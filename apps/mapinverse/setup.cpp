@@ -328,11 +328,12 @@ void SolverArguments::add_to(CLI::App& app) {
           ->check(CLI::PositiveNumber));
   budget_options_.push_back(
       app.add_option("--optimizer", optimizer, "MAP-GA optimizer: gd, momentum or adam")
-          ->check(CLI::IsMember({"gd", "momentum", "adam"}))
+          ->check(CLI::IsMember(optimizer_names()))
           ->capture_default_str());
-  budget_options_.push_back(app.add_option("--zeta", budget.zeta, "DPS step scale")
-                                ->check(CLI::PositiveNumber)
-                                ->capture_default_str());
+  budget_options_.push_back(
+      app.add_option("--zeta", budget.zeta, "DPS step scale; DiffPIR noise share (0 to 1)")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str());
   budget_options_.push_back(
       app.add_option("--ode-steps", budget.ode_steps,
                      "DAPS: probability-flow ODE steps (network calls) per annealing level")
@@ -359,13 +360,7 @@ std::string SolverArguments::solver_name() const {
 
 SolverSettings SolverArguments::settings() const {
   auto settings = budget;
-  if (optimizer == "momentum") {
-    settings.optimizer = std::make_shared<Momentum>(Momentum::Options{});
-  } else if (optimizer == "adam") {
-    settings.optimizer = std::make_shared<Adam>(Adam::Options{});
-  } else {
-    settings.optimizer = std::make_shared<GradientAscent>();
-  }
+  settings.optimizer = make_optimizer(optimizer);
   return settings;
 }
 

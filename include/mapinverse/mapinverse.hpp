@@ -41,6 +41,7 @@
 #include "mapinverse/models/unet_options.hpp"
 
 #include "mapinverse/optimizers/adam.hpp"
+#include "mapinverse/optimizers/by_name.hpp"
 #include "mapinverse/optimizers/gradient_ascent.hpp"
 #include "mapinverse/optimizers/momentum.hpp"
 #include "mapinverse/optimizers/optimizer.hpp"

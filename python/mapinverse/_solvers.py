@@ -9,19 +9,18 @@ A name added to the C++ registry is available here without any change.
 
 from . import _core
 
-SETTINGS = ("time_steps", "iterations", "steps", "learning_rate", "optimizer", "zeta", "t_max")
-
-_OPTIMIZERS = {"gd": _core.GradientAscent, "momentum": _core.Momentum, "adam": _core.Adam}
+SETTINGS = ("time_steps", "iterations", "steps", "ode_steps", "learning_rate", "optimizer",
+            "zeta", "t_max")
 
 
 def _optimizer(value):
+    """An Optimizer as given, or the library's optimizer of that name (make_optimizer)."""
     if value is None or isinstance(value, _core.Optimizer):
         return value
-    if isinstance(value, str) and value in _OPTIMIZERS:
-        return _OPTIMIZERS[value]()
-    raise ValueError(
-        f"optimizer = {value!r}; expected 'gd', 'momentum', 'adam' or a mapinverse.Optimizer"
-    )
+    if isinstance(value, str) and value in _core.optimizer_names():
+        return _core.make_optimizer(value)
+    names = ", ".join(f"'{name}'" for name in _core.optimizer_names())
+    raise ValueError(f"optimizer = {value!r}; expected {names} or a mapinverse.Optimizer")
 
 
 def _settings(options):

@@ -10,6 +10,7 @@
 
 #include "bindings.hpp"
 #include "mapinverse/optimizers/adam.hpp"
+#include "mapinverse/optimizers/by_name.hpp"
 #include "mapinverse/optimizers/gradient_ascent.hpp"
 #include "mapinverse/optimizers/momentum.hpp"
 #include "mapinverse/solvers/problem.hpp"
@@ -144,12 +145,20 @@ void bind_optimizers(py::module_& m) {
       py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("epsilon") = 1e-8);
 }
 
+void bind_optimizer_names(py::module_& m) {
+  m.def("optimizer_names", &optimizer_names, "The optimizers by name: gd, momentum, adam.");
+  m.def(
+      "make_optimizer", [](const std::string& name) { return unconst(make_optimizer(name)); },
+      py::arg("name"), "The optimizer of that name with its default options.");
+}
+
 void bind_settings(py::module_& m) {
   py::class_<SolverSettings>(m, "SolverSettings")
       .def(py::init<>())
       .def_readwrite("time_steps", &SolverSettings::time_steps)
       .def_readwrite("iterations", &SolverSettings::iterations)
       .def_readwrite("steps", &SolverSettings::steps)
+      .def_readwrite("ode_steps", &SolverSettings::ode_steps)
       .def_readwrite("learning_rate", &SolverSettings::learning_rate)
       .def_property(
           "optimizer", [](const SolverSettings& s) { return unconst(s.optimizer); },
@@ -229,6 +238,7 @@ void bind_solvers(py::module_& m) {
   bind_problem(m);
   bind_results(m);
   bind_optimizers(m);
+  bind_optimizer_names(m);
   bind_settings(m);
   bind_solver_options(m);
   bind_registry(m);

@@ -30,6 +30,17 @@ def test_keywords_reach_the_typed_options():
     assert map_ga.consistency_source == mi.ConsistencySource.denoiser
     assert map_ga.optimizer.name == "Adam" and map_ga.learning_rate == 0.01
     assert mi.solver_options("map-ga-pgdm", steps=4).pgdm_steps == 4
+    assert mi.solver_options("daps", ode_steps=3).ode_steps == 3
+    assert mi.solver_options("diffpir", zeta=0.3).zeta == 0.3  # was dropped: DPS's only
+    assert "ode_steps" in mi.SETTINGS
+
+
+def test_optimizers_by_the_library_s_names():
+    assert mi.optimizer_names() == ["gd", "momentum", "adam"]
+    assert [mi.make_optimizer(name).name for name in mi.optimizer_names()] == [
+        mi.GradientAscent().name, mi.Momentum().name, mi.Adam().name]
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+        mi.make_optimizer("sgd")
 
 
 def test_typed_options_make_a_solver():

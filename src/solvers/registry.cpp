@@ -106,7 +106,9 @@ const std::vector<Registration>& registrations() {
        }},
       {{"diffpir", "DiffPIR: diffusion plug-and-play restoration (default 100 steps)"},
        [](const SolverSettings& s) -> SolverOptions {
-         return reverse_diffusion<DiffPir::Options>(s, 100);
+         auto options = reverse_diffusion<DiffPir::Options>(s, 100);
+         options.zeta = s.zeta;  // its noise share; the same default, 1
+         return options;
        }},
       {{"daps", "DAPS: decoupled annealing posterior sampling (default 50 levels x 2 ODE steps)"},
        [](const SolverSettings& s) -> SolverOptions { return daps(s); }},

@@ -1,10 +1,14 @@
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 // torch before Catch: glog, pulled in by torch, defines its own CHECK.
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
 #include "mapinverse/optimizers/adam.hpp"
+#include "mapinverse/optimizers/by_name.hpp"
 #include "mapinverse/optimizers/gradient_ascent.hpp"
 #include "mapinverse/optimizers/momentum.hpp"
 
@@ -90,4 +94,14 @@ TEST_CASE("optimizer options are validated with the field name") {
   adam = {};
   adam.epsilon = 0.0;
   CHECK_THROWS_AS(Adam(adam), std::invalid_argument);
+}
+
+TEST_CASE("optimizers by name: the tool's and Python's names, and a clear error") {
+  CHECK(optimizer_names() == std::vector<std::string>{"gd", "momentum", "adam"});
+  CHECK(make_optimizer("gd")->name() == GradientAscent().name());
+  CHECK(make_optimizer("momentum")->name() == Momentum(Momentum::Options{}).name());
+  CHECK(make_optimizer("adam")->name() == Adam(Adam::Options{}).name());
+  CHECK_THROWS_AS(make_optimizer("sgd"), std::invalid_argument);
+  CHECK_THROWS_WITH(make_optimizer("sgd"), Catch::Matchers::Contains("unknown optimizer 'sgd'") &&
+                                               Catch::Matchers::Contains("gd, momentum, adam"));
 }

@@ -66,6 +66,8 @@ TEST_CASE("a name stands for its solver class and the options that tell its vari
   settings.zeta = 0.3;
   CHECK(std::get<Pgdm::Options>(solver_options("pgdm", settings)).schedule.num_steps == 12);
   CHECK(std::get<Dps::Options>(solver_options("dps", settings)).zeta == 0.3);
+  CHECK(std::get<DiffPir::Options>(solver_options("diffpir", settings)).zeta == 0.3);
+  CHECK(std::get<DiffPir::Options>(solver_options("diffpir")).zeta == DiffPir::Options{}.zeta);
 }
 
 TEST_CASE("an unknown name is refused with the list of registered names") {

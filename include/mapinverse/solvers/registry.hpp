@@ -45,7 +45,7 @@ struct SolverSettings {
   std::optional<double> learning_rate;
   /// MAP-GA's ascent rule. Null: GradientAscent (paper eq. 12).
   std::shared_ptr<const Optimizer> optimizer;
-  /// DPS's step scale zeta'.
+  /// DPS's step scale zeta' and DiffPIR's noise share zeta (in [0, 1]); both default 1.
   double zeta = 1.0;
   /// DAPS's probability-flow ODE steps per annealing level (network calls per level).
   int64_t ode_steps = Daps::Options{}.ode_steps;
